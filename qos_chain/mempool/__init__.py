@@ -1,0 +1,1 @@
+"""Mempool: bounded, deduplicated, nonce-ordered per sender, rechecked after each commit."""

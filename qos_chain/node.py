@@ -1,0 +1,261 @@
+"""ChainNode: the single writer. It wires the engine, mempool, executor, store and signer.
+
+The node is synchronous and clock-free: a driver (``qos_node.service``) calls
+``submit_tx(tx, now)`` and ``step(now)`` and sleeps until the returned deadline. Nothing
+else writes the database. Start-up (``start``) runs the handshake: init the chain from
+genesis on first start, reload the last committed :class:`ChainState`, replay stored
+blocks into an app that is behind, and re-admit durable mempool txs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qos_chain.abci import Application, CheckTxKind, CheckTxResult, InitChain
+from qos_chain.consensus.events import (
+    Committed,
+    Event,
+    ProduceBlock,
+    ScheduleWake,
+    Tick,
+    TxsAvailable,
+)
+from qos_chain.consensus.solo import SoloConfig, SoloEngine
+from qos_chain.errors import ChainError, MempoolError, StoreError
+from qos_chain.execution import AppliedBlock, BlockExecutor
+from qos_chain.genesis import Genesis
+from qos_chain.mempool.pool import Mempool
+from qos_chain.privval import FilePrivValidator
+from qos_chain.state import ChainState
+from qos_chain.store import BlockStore
+from qos_chain.types import Commit, CommitFlag, CommitSig, Proposal, Vote, VoteType, tx_hash
+
+log = logging.getLogger("qos.chain")
+
+
+class TxRejected(ChainError):
+    """The app refused a tx in check_tx; ``code`` is the app's error code name."""
+
+    code = "tx_rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    tx_hash: bytes
+    check: CheckTxResult
+
+
+CommitListener = Callable[[AppliedBlock], None]
+
+
+class ChainNode:
+    def __init__(
+        self,
+        *,
+        genesis: Genesis,
+        store: BlockStore,
+        app: Application,
+        executor: BlockExecutor,
+        mempool: Mempool,
+        privval: FilePrivValidator,
+        solo: SoloConfig,
+        check_code_names: Callable[[CheckTxResult], str] | None = None,
+    ) -> None:
+        self.genesis = genesis
+        self.store = store
+        self.app = app
+        self.executor = executor
+        self.mempool = mempool
+        self.privval = privval
+        self._solo_config = solo
+        self._code_name = check_code_names or (lambda r: f"{r.codespace}:{r.code}")
+        self._listeners: list[CommitListener] = []
+        self._seq = 0
+        self._state: ChainState | None = None
+        self._engine: SoloEngine | None = None
+        self._wake_at: int | None = None
+        self.last_commit: Commit | None = None
+        self._txs_new = False
+        self.on_work: Callable[[], None] | None = None  # the driver's wake-up hook
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def state(self) -> ChainState:
+        if self._state is None:
+            raise ChainError("node not started")
+        return self._state
+
+    def add_listener(self, listener: CommitListener) -> None:
+        self._listeners.append(listener)
+
+    def start(self, now: int) -> None:
+        self.store.migrate()
+        state = self.store.load_state()
+        if state is None:
+            state = self._init_chain()
+        self._state = state
+        self._handshake(state)
+        if state.last_block_height >= state.initial_height:
+            self.last_commit = self.store.commit(state.last_block_height)
+            if self.last_commit is None:
+                raise StoreError(f"commit for height {state.last_block_height} is missing")
+        self._engine = SoloEngine(self._solo_config, state.next_height, now)
+        self._readmit_pending()
+        log.info("started at height %d", state.last_block_height)
+
+    def _init_chain(self) -> ChainState:
+        g = self.genesis
+        res = self.app.init_chain(
+            InitChain(g.chain_id, g.genesis_time_ns, g.validators, g.app_state)
+        )
+        state = ChainState.from_genesis(g, res.app_hash)
+        with self.executor.db.atomic():
+            self.app.commit()
+            self.store.save_state(state)
+        return state
+
+    def _handshake(self, state: ChainState) -> None:
+        app_height = self.app.info().last_block_height
+        store_height = state.last_block_height
+        if app_height > store_height:
+            raise StoreError(f"app is at height {app_height}, ahead of the store {store_height}")
+        start = max(app_height + 1, state.initial_height)
+        for block in self.store.iter_blocks(start, store_height):
+            app_hash = self.executor.replay_block(block)
+            nxt = self.store.block(block.header.height + 1)
+            want = state.app_hash if nxt is None else nxt.header.app_hash
+            if app_hash != want:
+                raise StoreError(f"replay of block {block.header.height} diverged (app hash)")
+        if self.app.info().last_app_hash != state.app_hash:
+            raise StoreError("app hash after handshake differs from the chain state")
+
+    def _readmit_pending(self) -> None:
+        dropped = []
+        for tx in self.store.pending():
+            try:
+                self._admit(tx, CheckTxKind.RECHECK, persist=False)
+            except ChainError:
+                dropped.append(tx_hash(tx))
+        if dropped:
+            self.store.remove_pending(dropped)
+        if len(self.mempool):
+            self._txs_new = True
+
+    # ------------------------------------------------------------------ txs
+
+    def submit_tx(self, tx: bytes, now: int) -> SubmitResult:
+        """Check and admit a tx; once this returns, the tx is durable (survives kill -9)."""
+        result = self._admit(tx, CheckTxKind.NEW, persist=True)
+        self._txs_new = True
+        if self.on_work is not None:
+            self.on_work()
+        return result
+
+    def _admit(self, tx: bytes, kind: CheckTxKind, *, persist: bool) -> SubmitResult:
+        if len(tx) > self.mempool.config.max_tx_bytes:
+            raise MempoolError(
+                f"tx of {len(tx)} bytes exceeds {self.mempool.config.max_tx_bytes}",
+                code="tx_too_large",
+            )
+        h = tx_hash(tx)
+        if h in self.mempool:
+            raise MempoolError("tx is already in the mempool", code="tx_already_in_mempool")
+        check = self.app.check_tx(tx, kind)
+        if not check.ok:
+            raise TxRejected(
+                check.log or "rejected by the application", code=self._code_name(check)
+            )
+        self.mempool.add(tx, check, check.next_nonce)
+        if persist:
+            self._seq += 1
+            try:
+                self.store.add_pending(h, self._seq, tx)
+            except Exception:
+                self.mempool.update([tx], lambda t: (self.app.check_tx(t, CheckTxKind.RECHECK), 0))
+                raise
+        return SubmitResult(h, check)
+
+    # ------------------------------------------------------------------ driving
+
+    def step(self, now: int) -> int | None:
+        """Let time pass; produce a block if due. Returns the next deadline (ns) or None."""
+        if self._txs_new:
+            self._txs_new = False
+            self._dispatch(TxsAvailable(), now)
+        self._dispatch(Tick(), now)
+        return self._wake_at
+
+    def _dispatch(self, event: Event, now: int | None) -> None:
+        if self._engine is None or now is None:
+            return
+        queue: list[Event] = [event]
+        while queue:
+            effects = self._engine.handle(queue.pop(0), now)
+            for eff in effects:
+                if isinstance(eff, ScheduleWake):
+                    self._wake_at = eff.at_ns
+                elif isinstance(eff, ProduceBlock):
+                    self._wake_at = None
+                    applied = self._produce(eff.height, now)
+                    queue.append(Committed(applied.block.header.height, len(self.mempool) > 0))
+
+    def can_produce(self) -> bool:
+        vals = self.state.validators
+        idx = vals.index_of(self.privval.address)
+        return idx is not None and vals.validators[idx].power >= vals.quorum()
+
+    def _produce(self, height: int, now: int) -> AppliedBlock:
+        state = self.state
+        if height != state.next_height:
+            raise ChainError(f"asked to produce {height}, next is {state.next_height}")
+        if not self.can_produce():
+            raise ChainError("this validator alone does not hold +2/3 voting power")
+        chain_id = state.chain_id
+        time_ns = max(now, state.last_block_time_ns + 1_000_000)
+        txs = self.mempool.reap(state.block_max_bytes, state.block_max_txs)
+        block = self.executor.create_proposal(
+            state,
+            time_ns=time_ns,
+            proposer=self.privval.address,
+            txs=txs,
+            last_commit=self.last_commit,
+        )
+        bhash = block.hash()
+        last = self.privval.last
+        rnd = last.round + 1 if last.height == height else 0
+        self.privval.sign_proposal(chain_id, Proposal(height, rnd, None, bhash, time_ns, b""))
+        me = state.validators.index_of(self.privval.address)
+        assert me is not None
+        for vt in (VoteType.PREVOTE, VoteType.PRECOMMIT):
+            vote = self.privval.sign_vote(
+                chain_id, Vote(vt, height, rnd, bhash, time_ns, self.privval.address, me, b"")
+            )
+        sigs = tuple(
+            CommitSig(CommitFlag.COMMIT, v.address, time_ns, vote.signature)
+            if i == me
+            else CommitSig(CommitFlag.ABSENT, b"", 0, b"")
+            for i, v in enumerate(state.validators.validators)
+        )
+        commit = Commit(height, rnd, bhash, sigs)
+        applied = self.executor.apply_block(state, block, commit)
+        self._state = applied.state
+        self.last_commit = commit
+        self._recheck(block.txs)
+        for listener in self._listeners:
+            try:
+                listener(applied)
+            except Exception:  # a listener must never stop the chain
+                log.exception("commit listener failed")
+        return applied
+
+    def _recheck(self, committed: tuple[bytes, ...]) -> None:
+        def recheck(tx: bytes) -> tuple[CheckTxResult, int]:
+            res = self.app.check_tx(tx, CheckTxKind.RECHECK)
+            return res, res.next_nonce
+
+        dropped = self.mempool.update(committed, recheck)
+        if dropped:
+            self.store.remove_pending([h for h, _ in dropped])

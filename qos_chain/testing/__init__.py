@@ -1,0 +1,1 @@
+"""Test helpers shipped with the engine: a toy key-value app (KVApp) and factories."""
