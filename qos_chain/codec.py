@@ -340,6 +340,8 @@ def decode(cls: type[T], data: bytes) -> T:
 
 def decode_any(data: bytes) -> object:
     """Decode a top-level value whose type is given by its tag."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise DecodeError(f"expected bytes, got {type(data).__name__}")
     r = Reader(bytes(data))
     tag = r.uvarint()
     cls = _BY_TAG.get(tag)

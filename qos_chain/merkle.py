@@ -82,20 +82,28 @@ def proof(leaves: Sequence[bytes], index: int) -> Proof:
 
 
 def verify(root: bytes, leaf: bytes, p: Proof) -> bool:
-    def compute(h: bytes, index: int, total: int, aunts: list[bytes]) -> bytes | None:
-        if total == 1:
-            return h if not aunts else None
-        if not aunts:
-            return None
-        k = _split(total)
-        aunt = aunts.pop()
-        if index < k:
-            left = compute(h, index, k, aunts)
-            return None if left is None else inner_hash(left, aunt)
-        right = compute(h, index - k, total - k, aunts)
-        return None if right is None else inner_hash(aunt, right)
+    """Check ``leaf`` is at ``p.index`` of a tree of ``p.total`` leaves with ``root``.
 
+    Iterative (a hostile proof cannot exhaust the stack). Callers must also check that
+    ``p.total`` is the leaf count they expect.
+    """
     if not 0 <= p.index < p.total:
         return False
-    got = compute(leaf_hash(leaf), p.index, p.total, list(p.aunts))
-    return got is not None and got == root
+    # Walk down from the root to find, level by level, which side the leaf is on.
+    sides: list[bool] = []  # True: our subtree is the left child
+    index, total = p.index, p.total
+    while total > 1:
+        k = _split(total)
+        if index < k:
+            sides.append(True)
+            total = k
+        else:
+            sides.append(False)
+            index -= k
+            total -= k
+    if len(sides) != len(p.aunts):
+        return False
+    h = leaf_hash(leaf)
+    for is_left, aunt in zip(reversed(sides), p.aunts, strict=True):
+        h = inner_hash(h, aunt) if is_left else inner_hash(aunt, h)
+    return h == root

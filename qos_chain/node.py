@@ -174,7 +174,7 @@ class ChainNode:
             try:
                 self.store.add_pending(h, self._seq, tx)
             except Exception:
-                self.mempool.update([tx], lambda t: (self.app.check_tx(t, CheckTxKind.RECHECK), 0))
+                self.mempool.remove(h)
                 raise
         return SubmitResult(h, check)
 

@@ -12,7 +12,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
 from qos_chain import codec
-from qos_chain.errors import InvalidSignature
+from qos_chain.errors import EncodeError, InvalidSignature
 
 MAGIC = b"QOS\x00"
 
@@ -23,8 +23,11 @@ DOMAIN_TX = "qos/tx/v1"
 
 def sign_bytes(domain: str, chain_id: str, obj: object) -> bytes:
     out = bytearray(MAGIC)
-    d = domain.encode()
-    c = chain_id.encode()
+    try:
+        d = domain.encode()
+        c = chain_id.encode()
+    except UnicodeEncodeError as exc:
+        raise EncodeError("domain and chain id must be valid UTF-8 text") from exc
     codec.write_uvarint(out, len(d))
     out += d
     codec.write_uvarint(out, len(c))

@@ -104,12 +104,23 @@ class BlockStore:
         )
 
     def add_pending(self, txhash: bytes, seq: int, tx: bytes) -> None:
-        """Durably record a tx acknowledged to a client (survives kill -9)."""
-        with self.db.atomic():
-            self.db.conn.execute(
-                "INSERT OR IGNORE INTO mempool (hash, seq, data) VALUES (?, ?, ?)",
-                (txhash, seq, tx),
-            )
+        """Durably record a tx acknowledged to a client.
+
+        Committed in WAL mode with ``synchronous=NORMAL``: the commit has reached the OS
+        when this returns, so it survives the process being killed (``kill -9``); only an
+        OS crash or power loss before the next block's fsync (``synchronous=FULL``) can
+        lose it. Blocks themselves are always committed with FULL.
+        """
+        c = self.db.conn
+        c.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with self.db.atomic():
+                c.execute(
+                    "INSERT OR IGNORE INTO mempool (hash, seq, data) VALUES (?, ?, ?)",
+                    (txhash, seq, tx),
+                )
+        finally:
+            c.execute("PRAGMA synchronous=FULL")
 
     def remove_pending(self, hashes: Iterable[bytes]) -> None:
         with self.db.atomic():

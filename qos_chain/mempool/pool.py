@@ -7,6 +7,7 @@ Pure data structure (no I/O, no clock, no locks); the node owns one and drives i
 * ``reap(max_bytes, max_txs)`` when proposing: a prefix of the pool in arrival order.
 * ``update(committed, recheck)`` after each commit: drop the committed txs, re-check the
   rest against the new state (CometBFT's ``Update`` + recheck).
+* ``remove(hash)`` to withdraw one tx (and the later txs of its sender) without a recheck.
 
 Admission rules of ``add``, checked in this order; a refusal raises
 :class:`qos_chain.errors.MempoolError` whose ``code`` is:
@@ -38,7 +39,7 @@ no hole, while a dropped tx in the middle of a queue drops every later tx of its
 Afterwards the per-sender invariant above holds again relative to the new committed state.
 
 Complexity: ``add``, ``get``, ``in`` and ``pending_nonce`` are O(1); ``reap`` is O(k) for k
-txs returned; ``update`` is O(n) plus n ``recheck`` calls.
+txs returned, ``remove`` O(k) for k txs removed; ``update`` is O(n) plus n ``recheck`` calls.
 """
 
 from __future__ import annotations
@@ -158,6 +159,27 @@ class Mempool:
         self._bytes += len(tx)
         return h
 
+    def remove(self, h: bytes) -> list[Hash]:
+        """Withdraw a pending tx (e.g. when persisting it failed); return what was removed.
+
+        Every later pending tx of the same sender goes too (it would follow a gap), so the
+        per-sender invariant holds. Removing an unknown hash removes nothing. O(1 + number of
+        txs removed).
+        """
+        entry = self._entries.get(Hash(h))
+        if entry is None:
+            return []
+        victims = [Hash(h)]
+        if entry.sender:
+            queue = self._by_sender[entry.sender]
+            later = range(entry.nonce, next(reversed(queue)) + 1)  # contiguous nonces
+            victims = [queue.pop(n) for n in later]
+            if not queue:
+                del self._by_sender[entry.sender]
+        for v in victims:
+            self._bytes -= len(self._entries.pop(v).tx)
+        return victims
+
     def reap(self, max_bytes: int, max_txs: int) -> tuple[bytes, ...]:
         """The longest arrival-order prefix within both limits (txs stay in the pool)."""
         if max_bytes < 0 or max_txs < 0:
@@ -191,7 +213,7 @@ class Mempool:
             if not check.ok:
                 reason = "recheck_failed"
             elif sender:
-                reason = None
+                reason = _nonce_refusal(check.nonce, by_sender.get(sender), next_nonce)
             if reason is not None:
                 dropped.append((h, reason))
                 continue

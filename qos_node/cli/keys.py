@@ -173,11 +173,16 @@ def list_keys(obj: CliContext) -> None:
 
 @keys.command("show")
 @click.argument("name")
+@click.option("--address", "address_only", is_flag=True, help="Print only the address.")
 @click.pass_obj
 @_translate_errors
-def show_key(obj: CliContext, name: str) -> None:
+def show_key(obj: CliContext, name: str, address_only: bool) -> None:
     """Show the address, public key (hex) and path of key NAME."""
-    _print_info(_keystore(obj).get(name), public_key=True)
+    info = _keystore(obj).get(name)
+    if address_only:
+        click.echo(info.address_text)
+        return
+    _print_info(info, public_key=True)
 
 
 @keys.command("export-public")
