@@ -37,14 +37,13 @@ def ed25519_verify_rate(n: int = 4000) -> float:
 
 def run(n_txs: int, n_senders: int) -> None:
     seeds = [bytes([i % 256, i // 256]) + bytes(30) for i in range(n_senders)]
-    funded: dict[Address, int] = {
-        address_from_public_key(public_key_of(s)): 10**12 for s in seeds
-    }
+    funded: dict[Address, int] = {address_from_public_key(public_key_of(s)): 10**12 for s in seeds}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "home"
         cfg = NodeConfig(consensus=ConsensusConfig(block_interval=3.0, min_block_interval=0.0))
-        init_home(root, chain_id="qos-bench", config=cfg, balances=funded,
-                  genesis_time_ns=GENESIS_NS)
+        init_home(
+            root, chain_id="qos-bench", config=cfg, balances=funded, genesis_time_ns=GENESIS_NS
+        )
         clock = GENESIS_NS + 10**9
         bundle = build_node(Home(root), clock, cfg)
         node = bundle.node

@@ -144,6 +144,8 @@ class QosApp:
                     f"nonce {b.nonce} is more than {MAX_NONCE_AHEAD} ahead of {committed}",
                     code="nonce_too_high",
                 )
+            if b.timeout_height is not None and b.timeout_height <= self.store.height:
+                raise TxFailed(f"tx timed out at height {b.timeout_height}", code="tx_timed_out")
             payer = b.fee.payer or b.sender
             if b.fee.amount and get_balance(self.store.get, payer) < b.fee.amount:
                 raise TxFailed("fee payer cannot pay the fee", code="insufficient_fee_funds")
@@ -190,7 +192,7 @@ class QosApp:
             code = "nonce_too_low" if b.nonce < expected else "nonce_too_high"
             return self._result(TxFailed(f"nonce {b.nonce}, expected {expected}", code=code))
         if b.timeout_height is not None and height > b.timeout_height:
-            return self._result(TxFailed("tx timed out", code="nonce_too_high"))
+            return self._result(TxFailed("tx timed out", code="tx_timed_out"))
         fee_kv = CacheKV(block_kv.get)
         try:
             if b.fee.amount:

@@ -8,7 +8,7 @@ AppError(QosError)            root; ``code`` is the stable name returned in Chec
                               tx_too_large, invalid_message
   TxFailed                    stateful failure: nonce_too_low (replay), nonce_too_high,
                               insufficient_funds, insufficient_fee_funds, invalid_amount,
-                              account_limit
+                              tx_timed_out
 
 Numeric codes (CheckTxResult.code / TxResult.code) map 1:1 to names via ``CODES``; 0 is OK.
 """
@@ -39,6 +39,7 @@ CODES: dict[str, int] = {
     "insufficient_fee_funds": 16,
     "invalid_amount": 17,
     "unexpected_signature": 18,
+    "tx_timed_out": 19,
 }
 NAMES: dict[int, str] = {v: k for k, v in CODES.items()}
 

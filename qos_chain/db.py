@@ -12,7 +12,8 @@ from sqlite_utils import Database
 def open_database(path: Path | str, *, readonly: bool = False) -> Database:
     """Open (creating if needed) a database at ``path`` in WAL mode."""
     if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute("PRAGMA query_only=1")
         return Database(conn)

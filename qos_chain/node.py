@@ -91,8 +91,13 @@ class ChainNode:
     def add_listener(self, listener: CommitListener) -> None:
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: CommitListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def start(self, now: int) -> None:
         self.store.migrate()
+        self._seq = self.store.max_pending_seq()  # acks keep their arrival order across restarts
         state = self.store.load_state()
         if state is None:
             state = self._init_chain()

@@ -126,6 +126,10 @@ class BlockStore:
         with self.db.atomic():
             self.db.conn.executemany("DELETE FROM mempool WHERE hash = ?", [(h,) for h in hashes])
 
+    def max_pending_seq(self) -> int:
+        row = self.db.conn.execute("SELECT MAX(seq) FROM mempool").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
     def pending(self) -> list[bytes]:
         return [r[0] for r in self.db.conn.execute("SELECT data FROM mempool ORDER BY seq")]
 

@@ -52,10 +52,10 @@ class NodeProcess:
             "--api-port",
             str(self.api_port),
         ]
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
             cmd,
             stdout=log,
-            stderr=subprocess.STDOUT,  # noqa: S603
+            stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         log.close()

@@ -100,7 +100,7 @@ class TestNode:
             self.advance(self.bundle.config.consensus.block_interval)
             self.node.step(self.clock_ns)
         finally:
-            self.node._listeners.remove(produced.append)
+            self.node.remove_listener(produced.append)
         if len(produced) != 1:
             raise AssertionError(f"expected one block, got {len(produced)}")
         return produced[0]

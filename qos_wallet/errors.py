@@ -24,33 +24,33 @@ class WalletError(QosError):
     code = "wallet_error"
 
 
-class KeyNotFound(WalletError):  # noqa: N818
+class KeyNotFound(WalletError):
     code = "key_not_found"
 
 
-class KeyExists(WalletError):  # noqa: N818
+class KeyExists(WalletError):
     code = "key_exists"
 
 
-class WrongPassword(WalletError):  # noqa: N818
+class WrongPassword(WalletError):
     code = "wrong_password"
 
 
-class CorruptKeyFile(WalletError):  # noqa: N818
+class CorruptKeyFile(WalletError):
     code = "corrupt_key_file"
 
 
-class InvalidMnemonic(WalletError):  # noqa: N818
+class InvalidMnemonic(WalletError):
     code = "invalid_mnemonic"
 
 
-class InvalidKeyName(WalletError):  # noqa: N818
+class InvalidKeyName(WalletError):
     code = "invalid_key_name"
 
 
-class InvalidPath(WalletError):  # noqa: N818
+class InvalidPath(WalletError):
     code = "invalid_path"
 
 
-class InvalidSeed(WalletError):  # noqa: N818
+class InvalidSeed(WalletError):
     code = "invalid_seed"

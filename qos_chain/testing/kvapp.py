@@ -53,6 +53,8 @@ class KVApp:
         return AppInfo(self.height, self.app_hash)
 
     def init_chain(self, req: InitChain) -> InitChainResult:
+        self._pending = dict(self.committed)  # the engine commits genesis state next
+        self._pending_height = 0
         return InitChainResult(self.app_hash, ())
 
     def check_tx(self, tx: bytes, kind: CheckTxKind) -> CheckTxResult:

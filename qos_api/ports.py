@@ -1,0 +1,101 @@
+"""NodePort: the narrow seam the API talks to a node through (ARCHITECTURE section 2).
+
+The API never sees a ``ChainNode``: it receives a :class:`NodePort` (``create_app(port)``).
+``qos_node.port.LocalNodePort`` implements it for a node on the same asyncio loop; a
+process-separated node can implement it over RPC later without touching the API.
+
+Contract of every implementation:
+
+* reads return committed data only (a block, its +2/3 commit and its tx results appear
+  together, or not at all);
+* ``blocks(before_height, limit)`` lists blocks newest first, heights ``< before_height``
+  (all heights when ``None``), at most ``limit`` of them;
+* ``submit_tx`` never raises for a refused tx: it returns :class:`SubmitRejected` with a
+  stable code (the mempool's codes, the app's code names, ``invalid_encoding`` or
+  ``internal``);
+* ``subscribe_blocks`` yields every block committed after the subscription started, in
+  height order, and never blocks the node: a subscriber that falls too far behind is
+  dropped and its iterator raises :class:`SubscriberTooSlow`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from qos_chain.errors import QosError
+from qos_chain.types import Block, Commit, TxResult
+
+
+class SubscriberTooSlow(QosError):
+    """The subscriber did not keep up with committed blocks and was disconnected."""
+
+    code = "subscriber_too_slow"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    chain_id: str
+    node_id: str
+    height: int
+    latest_block_hash: bytes
+    latest_block_time_ns: int
+    app_hash: bytes
+    validator_address: str
+    mempool_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInfo:
+    block: Block
+    commit: Commit | None  # the stored +2/3 commit that finalised this block
+    results: tuple[TxResult, ...]  # one per tx, in block order
+
+
+@dataclass(frozen=True, slots=True)
+class TxInfo:
+    hash: bytes
+    height: int
+    index: int
+    tx: bytes
+    result: TxResult
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    address: bytes
+    balance: int
+    nonce: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitAccepted:
+    tx_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitRejected:
+    code: str
+    message: str
+
+
+SubmitResult = SubmitAccepted | SubmitRejected
+
+
+class NodePort(Protocol):
+    async def status(self) -> NodeStatus: ...
+
+    async def block_by_height(self, height: int) -> BlockInfo | None: ...
+
+    async def block_by_hash(self, block_hash: bytes) -> BlockInfo | None: ...
+
+    async def blocks(self, before_height: int | None, limit: int) -> list[BlockInfo]: ...
+
+    async def transaction(self, tx_hash: bytes) -> TxInfo | None: ...
+
+    async def account(self, address: bytes) -> AccountInfo: ...
+
+    async def submit_tx(self, raw: bytes) -> SubmitAccepted | SubmitRejected: ...
+
+    def subscribe_blocks(self) -> AsyncIterator[BlockInfo]: ...

@@ -1,0 +1,292 @@
+"""LocalNodePort: the API's :class:`~qos_api.ports.NodePort` for a ChainNode on this loop.
+
+* Reads go to separate read-only SQLite connections (WAL lets them run beside the single
+  writer), one per worker thread of a small pool, so a slow query never stalls the loop
+  that drives consensus. With an in-memory database (``read_db_path=None``) there is no
+  second connection to open: reads then use the node's own store and app, on the loop.
+* Writes (``submit_tx``) call the node directly: it is the single writer and lives on the
+  calling loop. Refusals become :class:`SubmitRejected` with a stable code.
+* Subscriptions: one node listener fans each committed block out to per-subscriber bounded
+  queues. The listener never blocks or raises: a subscriber whose queue is full is dropped
+  and its iterator raises :class:`SubscriberTooSlow`. A listener call from another thread
+  than the subscriber's loop is handed over with ``call_soon_threadsafe`` (order kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+from sqlite_utils import Database
+
+from qos_api.ports import (
+    AccountInfo,
+    BlockInfo,
+    NodePort,
+    NodeStatus,
+    SubmitAccepted,
+    SubmitRejected,
+    SubscriberTooSlow,
+    TxInfo,
+)
+from qos_app.accounts import BALANCE_PREFIX, NONCE_PREFIX, get_balance, get_nonce
+from qos_app.app import QosApp
+from qos_app.errors import CODESPACE, NAMES, AppError
+from qos_chain.address import Address, address_to_text
+from qos_chain.db import open_database
+from qos_chain.errors import MempoolError
+from qos_chain.execution import AppliedBlock
+from qos_chain.node import ChainNode, TxRejected
+from qos_chain.store import BlockStore
+
+log = logging.getLogger("qos.node.port")
+
+T = TypeVar("T")
+
+SUBSCRIBER_QUEUE_SIZE = 256
+READ_THREADS = 4
+_NUMERIC_CODE = re.compile(r"^([a-z0-9_]+):(\d+)$")
+
+
+def read_account(db: Database, address: bytes) -> tuple[int, int]:
+    """``(balance, nonce)`` of ``address`` from the committed app state, in one statement
+    (one snapshot), without loading the app's Merkle tree."""
+    rows = db.conn.execute(
+        "SELECT key, value FROM app_state WHERE key IN (?, ?)",
+        (BALANCE_PREFIX + address, NONCE_PREFIX + address),
+    ).fetchall()
+    values = {bytes(k): bytes(v) for k, v in rows}
+    return get_balance(values.get, address), get_nonce(values.get, address)
+
+
+def rejection_code(code: str) -> str:
+    """The app's code name for a ``"qos:<n>"`` code; any other code unchanged."""
+    m = _NUMERIC_CODE.match(code)
+    if m and m.group(1) == CODESPACE:
+        return NAMES.get(int(m.group(2)), code)
+    return code
+
+
+def load_block_info(store: BlockStore, height: int) -> BlockInfo | None:
+    block = store.block(height)
+    if block is None:
+        return None
+    return BlockInfo(block, store.commit(height), tuple(store.tx_results(height)))
+
+
+@dataclass(slots=True)
+class _Subscriber:
+    queue: asyncio.Queue[BlockInfo | Exception | None]  # exception: raise it; None: end
+    loop: asyncio.AbstractEventLoop
+    thread: int
+    dropped: bool = False
+
+
+class LocalNodePort(NodePort):
+    def __init__(
+        self,
+        node: ChainNode,
+        app: QosApp,
+        read_db_path: Path | None,
+        clock: Callable[[], int] = time.time_ns,
+        node_id: str = "",
+        *,
+        queue_size: int = SUBSCRIBER_QUEUE_SIZE,
+    ) -> None:
+        self._node = node
+        self._app = app
+        self._path = read_db_path
+        self._clock = clock
+        self._node_id = node_id
+        self._queue_size = queue_size
+        self._subs: list[_Subscriber] = []
+        self._subs_changed = threading.Condition()
+        self._closed = False
+        self._local = threading.local()
+        self._conns: list[Database] = []
+        self._conns_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        if read_db_path is not None:
+            self._executor = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="qos-api-read")
+        node.add_listener(self._on_commit)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Stop fanning out blocks, drop subscribers, close the read connections."""
+        self._closed = True
+        self._node.remove_listener(self._on_commit)
+        for sub in list(self._subs):
+            self._call_in_loop(sub, partial(self._end, sub, None))
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        with self._conns_lock:
+            for db in self._conns:
+                db.conn.close()
+            self._conns.clear()
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subs)
+
+    def wait_for_subscribers(self, n: int, timeout: float) -> bool:
+        """Block the calling thread until exactly ``n`` subscribers are registered (or the
+        timeout passes; returns whether it happened). For tools and tests that must not
+        commit a block before a subscription is live. Never call it on the port's loop."""
+        with self._subs_changed:
+            return self._subs_changed.wait_for(lambda: len(self._subs) == n, timeout)
+
+    # ------------------------------------------------------------------ reads
+
+    def _read_store(self) -> BlockStore:
+        """The calling worker thread's read-only store (opened on first use)."""
+        store: BlockStore | None = getattr(self._local, "store", None)
+        if store is None:
+            assert self._path is not None
+            db = open_database(self._path, readonly=True)
+            with self._conns_lock:
+                self._conns.append(db)
+            store = self._local.store = BlockStore(db)
+        return store
+
+    async def _read(self, fn: Callable[[BlockStore], T]) -> T:
+        if self._executor is None:
+            return fn(self._node.store)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(self._read_store()))
+
+    async def status(self) -> NodeStatus:
+        state = self._node.state
+        return NodeStatus(
+            chain_id=state.chain_id,
+            node_id=self._node_id,
+            height=state.last_block_height,
+            latest_block_hash=state.last_block_hash,
+            latest_block_time_ns=state.last_block_time_ns,
+            app_hash=state.app_hash,
+            validator_address=address_to_text(self._node.privval.address),
+            mempool_size=len(self._node.mempool),
+        )
+
+    async def block_by_height(self, height: int) -> BlockInfo | None:
+        return await self._read(lambda s: load_block_info(s, height))
+
+    async def block_by_hash(self, block_hash: bytes) -> BlockInfo | None:
+        def get(s: BlockStore) -> BlockInfo | None:
+            block = s.block_by_hash(block_hash)
+            return None if block is None else load_block_info(s, block.header.height)
+
+        return await self._read(get)
+
+    async def blocks(self, before_height: int | None, limit: int) -> list[BlockInfo]:
+        def get(s: BlockStore) -> list[BlockInfo]:
+            out = []
+            for block in s.blocks_desc(before_height, limit):
+                h = block.header.height
+                out.append(BlockInfo(block, s.commit(h), tuple(s.tx_results(h))))
+            return out
+
+        return await self._read(get)
+
+    async def transaction(self, tx_hash: bytes) -> TxInfo | None:
+        rec = await self._read(lambda s: s.tx(tx_hash))
+        return None if rec is None else TxInfo(rec.hash, rec.height, rec.index, rec.tx, rec.result)
+
+    async def account(self, address: bytes) -> AccountInfo:
+        if self._executor is None:
+            acct = self._app.account(Address(address))
+            return AccountInfo(address, acct.balance, acct.nonce)
+        balance, nonce = await self._read(lambda s: read_account(s.db, address))
+        return AccountInfo(address, balance, nonce)
+
+    # ------------------------------------------------------------------ writes
+
+    async def submit_tx(self, raw: bytes) -> SubmitAccepted | SubmitRejected:
+        try:
+            result = self._node.submit_tx(raw, self._clock())
+        except (MempoolError, TxRejected, AppError) as exc:
+            return SubmitRejected(rejection_code(exc.code), exc.message)
+        except Exception:
+            log.exception("submit_tx failed unexpectedly")
+            return SubmitRejected("internal", "internal error")
+        return SubmitAccepted(result.tx_hash)
+
+    # ------------------------------------------------------------------ subscriptions
+
+    async def subscribe_blocks(self) -> AsyncIterator[BlockInfo]:
+        if self._closed:
+            raise SubscriberTooSlow("the node port is closed")
+        sub = _Subscriber(
+            asyncio.Queue(self._queue_size), asyncio.get_running_loop(), threading.get_ident()
+        )
+        with self._subs_changed:
+            self._subs.append(sub)
+            self._subs_changed.notify_all()
+        try:
+            while True:
+                item = await sub.queue.get()
+                if item is None:
+                    return
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            self._remove(sub)
+
+    def _remove(self, sub: _Subscriber) -> None:
+        with self._subs_changed:
+            if sub in self._subs:
+                self._subs.remove(sub)
+                self._subs_changed.notify_all()
+
+    def _on_commit(self, applied: AppliedBlock) -> None:
+        if self._closed or not self._subs:
+            return
+        info = BlockInfo(applied.block, applied.commit, applied.result.tx_results)
+        for sub in list(self._subs):
+            self._call_in_loop(sub, partial(self._deliver, sub, info))
+
+    def _call_in_loop(self, sub: _Subscriber, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in the subscriber's loop thread (right now if we are in it)."""
+        if sub.thread == threading.get_ident():
+            fn()
+            return
+        try:
+            sub.loop.call_soon_threadsafe(fn)
+        except RuntimeError:  # its loop is closed: nobody is listening any more
+            sub.dropped = True
+            self._remove(sub)
+
+    def _deliver(self, sub: _Subscriber, info: BlockInfo) -> None:
+        if sub.dropped:
+            return
+        try:
+            sub.queue.put_nowait(info)
+        except asyncio.QueueFull:
+            log.warning("dropping a block subscriber that fell behind")
+            self._end(
+                sub,
+                SubscriberTooSlow(
+                    f"subscriber fell more than {self._queue_size} blocks behind and was "
+                    "disconnected; resume with the blocks query"
+                ),
+            )
+
+    def _end(self, sub: _Subscriber, reason: Exception | None) -> None:
+        """Disconnect ``sub`` (in its loop): drop its backlog, wake it with ``reason``."""
+        if sub.dropped:
+            return
+        sub.dropped = True
+        self._remove(sub)
+        while not sub.queue.empty():
+            sub.queue.get_nowait()
+        sub.queue.put_nowait(reason)
