@@ -18,8 +18,8 @@ run: $(STAMP)
 
 ## test: lint, formatting, types, import contracts and the test suite
 test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --no-cache --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest

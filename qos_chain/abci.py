@@ -9,8 +9,9 @@ Shaped like CometBFT's ABCI 2.0 (``Info``, ``InitChain``, ``CheckTx``, ``Prepare
 * ``prepare_proposal``/``process_proposal`` let the app shape and vet a proposed block.
 * ``finalize_block`` executes a decided block and returns per-tx results, validator
   updates and the new app hash; it must not persist anything yet.
-* ``commit`` persists what ``finalize_block`` (or, at genesis, ``init_chain``) computed. The engine calls it inside the same
-  database transaction that stores the block, so block and state land atomically.
+* ``commit`` persists what ``finalize_block`` (at genesis: ``init_chain``) computed. The
+  engine calls it inside the same database transaction that stores the block, so block
+  and state land atomically.
 * ``info`` tells the engine what height the app has committed; at start-up the engine
   replays stored blocks the app has not seen (CometBFT's handshake).
 

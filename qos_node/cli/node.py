@@ -53,7 +53,6 @@ def init_cmd(obj: CliContext, chain_id: str, dev: bool, if_absent: bool, api_por
 def node_cmd(obj: CliContext, api_host: str | None, api_port: int | None) -> None:
     """Run the node: block production and the API (GraphQL at /graphql)."""
     from qos_api.app import create_app
-
     from qos_node.port import LocalNodePort
     from qos_node.service import NodeService
     from qos_node.wiring import build_node
