@@ -1,6 +1,22 @@
 """qos_ipfs: content addressing (issue 6).
 
-Placeholder until that issue lands: CIDs (the only importer of the multiformats library),
-the Kubo-identical UnixFS importer/exporter, blockstore, CARv1, the Kubo RPC client.
-Must not import qos_chain internals beyond types, qos_api, qos_node or libp2p.
+What exists now (the content-addressing core; no network yet):
+
+  errors.py      IpfsError tree (root of this package, under qos_chain.errors.QosError)
+  varint.py      unsigned varints (multiformats / protobuf)
+  cid.py         CIDv0/v1, sha2-256 multihash, base58btc / base32 multibase: the one module
+                 that owns multiformats; it implements them itself and imports no
+                 multiformats library (and refuses an environment with two of them)
+  protobuf.py    the sliver of protobuf wire format dag-pb and UnixFS need
+  dagpb.py       PBNode / PBLink codec (canonical: Links before Data)
+  unixfs.py      UnixFS v1 Data message
+  importer.py    streaming, Kubo-identical UnixFS file importer (profiles kubo-v0,
+                 kubo-v1, unixfs-v1-2025; balanced layout; only-hash mode)
+  exporter.py    streaming file reader with byte ranges fetching only the needed blocks
+  blockstore.py  Blockstore port, MemoryBlockstore, FileBlockstore (flatfs-like, verified)
+  pins.py        PinStore (SQLite, migration set ``qos_ipfs``) and mark-and-sweep gc()
+  car.py         CARv1 export (DFS from the root) and verified, bounded import
+
+Still to come: the Kubo RPC client and bitswap. See docs/ipfs.md.
+Must not import qos_chain internals beyond errors and db, qos_api, qos_node or libp2p.
 """
