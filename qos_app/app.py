@@ -23,7 +23,7 @@ from sqlite_utils import Database
 from qos_app.accounts import get_balance, get_nonce, nonce_entry
 from qos_app.bank import FEE_COLLECTOR, BankModule, transfer
 from qos_app.context import CacheKV, Ctx
-from qos_app.errors import CODES, CODESPACE, AppError, TxFailed, TxInvalid
+from qos_app.errors import CODES, CODESPACE, AppError, TxFailed, TxInvalid, register_codes
 from qos_app.store import MerkleStore
 from qos_app.tx import Tx, decode_tx, validate_basic
 from qos_chain import codec
@@ -49,6 +49,7 @@ MAX_NONCE_AHEAD = 256
 class Module(Protocol):
     name: str
     msg_types: dict[str, type]
+    codes: dict[str, int]  # the module's error code names -> numbers (its own range)
 
     def validate(self, msg: object) -> None: ...
 
@@ -73,6 +74,7 @@ class QosApp:
         self.modules: list[Module] = list(modules) if modules is not None else [BankModule()]
         self._routes: dict[str, Module] = {}
         for m in self.modules:
+            register_codes(m.codes)
             for url in m.msg_types:
                 if url in self._routes:
                     raise ValueError(f"message type {url} registered twice")

@@ -44,6 +44,7 @@ class BankModule:
     def __init__(self) -> None:
         self.name = "bank"
         self.msg_types: dict[str, type] = {MSG_SEND: MsgSend}
+        self.codes: dict[str, int] = {}  # bank uses the base codes of qos_app.errors
 
     def validate(self, msg: object) -> None:
         if isinstance(msg, MsgSend):

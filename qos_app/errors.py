@@ -44,6 +44,20 @@ CODES: dict[str, int] = {
 NAMES: dict[int, str] = {v: k for k, v in CODES.items()}
 
 
+def register_codes(codes: dict[str, int]) -> None:
+    """Add a module's code names (modules own number ranges: identity 100-199, ...).
+
+    Updates ``CODES`` and ``NAMES`` in place; re-registering the same pairs is a no-op and
+    a clash (a name or number already meaning something else) raises ``ValueError``.
+    """
+    for name, number in codes.items():
+        if CODES.get(name, number) != number or NAMES.get(number, name) != name:
+            raise ValueError(f"error code {name}={number} clashes with a registered code")
+    for name, number in codes.items():
+        CODES[name] = number
+        NAMES[number] = name
+
+
 class AppError(QosError):
     code = "internal"
 

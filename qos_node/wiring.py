@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from qos_app.app import QosApp
+from qos_app.bank import BankModule
 from qos_app.errors import NAMES
 from qos_chain.abci import CheckTxResult
 from qos_chain.consensus.solo import SoloConfig
@@ -17,6 +18,7 @@ from qos_chain.mempool.pool import Mempool, MempoolConfig
 from qos_chain.node import ChainNode
 from qos_chain.privval import FilePrivValidator
 from qos_chain.store import BlockStore
+from qos_identity.module import IdentityModule
 from qos_node.config import Home, NodeConfig, load_config
 
 
@@ -50,7 +52,7 @@ def build_node(home: Home, now: int, config: NodeConfig | None = None) -> NodeBu
     home.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(home.db_path)
     store = BlockStore(db)
-    app = QosApp(db, genesis.chain_id)
+    app = QosApp(db, genesis.chain_id, modules=[BankModule(), IdentityModule()])
     m = cfg.mempool
     node = ChainNode(
         genesis=genesis,
