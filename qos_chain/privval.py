@@ -21,10 +21,10 @@ from qos_chain.errors import ChainError
 from qos_chain.fileutil import atomic_write
 from qos_chain.sign import DOMAIN_PROPOSAL, DOMAIN_VOTE, sign_bytes
 from qos_chain.types import (
-    CanonicalProposal,
     Proposal,
     Vote,
     VoteType,
+    canonical_proposal,
     canonical_vote,
 )
 
@@ -59,17 +59,57 @@ def generate_key_file(path: Path) -> bytes:
     return bytes(key.verify_key)
 
 
-class FilePrivValidator:
+class GuardedSigner:
+    """ed25519 signing of votes and proposals behind the double-sign guard.
+
+    Subclasses decide where the guard state lives: ``_persist`` runs before a new
+    signature is returned (the file signer fsyncs it; the in-memory test signer keeps it).
+    """
+
+    def __init__(self, key: SigningKey, last: LastSigned) -> None:
+        self._key = key
+        self.public_key = bytes(key.verify_key)
+        self.address: Address = address_from_public_key(self.public_key)
+        self.last = last
+
+    def _persist(self, last: LastSigned) -> None:
+        """Record ``last`` durably before its signature may leave the process."""
+
+    def _sign(self, height: int, round_: int, step: Step, payload: bytes) -> bytes:
+        hrs = (height, round_, int(step))
+        last = (self.last.height, self.last.round, self.last.step)
+        if hrs < last:
+            raise DoubleSignError(f"refusing to sign {hrs}: already signed {last}")
+        if hrs == last:
+            if payload == self.last.sign_bytes:
+                return self.last.signature
+            raise DoubleSignError(f"refusing to sign a different value at {hrs}")
+        signature = self._key.sign(payload).signature
+        new = LastSigned(height, round_, int(step), payload, signature)
+        self._persist(new)  # persist before the signature can leave the process
+        self.last = new
+        return signature
+
+    def sign_vote(self, chain_id: str, vote: Vote) -> Vote:
+        step = Step.PREVOTE if vote.type == VoteType.PREVOTE else Step.PRECOMMIT
+        payload = sign_bytes(DOMAIN_VOTE, chain_id, canonical_vote(vote))
+        return replace(vote, signature=self._sign(vote.height, vote.round, step, payload))
+
+    def sign_proposal(self, chain_id: str, proposal: Proposal) -> Proposal:
+        payload = sign_bytes(DOMAIN_PROPOSAL, chain_id, canonical_proposal(proposal))
+        sig = self._sign(proposal.height, proposal.round, Step.PROPOSE, payload)
+        return replace(proposal, signature=sig)
+
+
+class FilePrivValidator(GuardedSigner):
     def __init__(self, key_path: Path, state_path: Path) -> None:
         try:
             data = json.loads(key_path.read_text())
-            self._key = SigningKey(bytes.fromhex(data["private_key"]))
+            key = SigningKey(bytes.fromhex(data["private_key"]))
         except (OSError, ValueError, KeyError) as exc:
             raise ChainError(f"cannot load validator key {key_path}: {exc}") from exc
-        self.public_key = bytes(self._key.verify_key)
-        self.address: Address = address_from_public_key(self.public_key)
         self._state_path = state_path
-        self.last = self._load_state()
+        super().__init__(key, self._load_state())
 
     def _load_state(self) -> LastSigned:
         if not self._state_path.exists():
@@ -86,7 +126,7 @@ class FilePrivValidator:
         except (OSError, ValueError, KeyError) as exc:
             raise ChainError(f"corrupt signer state {self._state_path}: {exc}") from exc
 
-    def _save_state(self, last: LastSigned) -> None:
+    def _persist(self, last: LastSigned) -> None:
         d = {
             "height": last.height,
             "round": last.round,
@@ -96,37 +136,12 @@ class FilePrivValidator:
         }
         atomic_write(self._state_path, json.dumps(d).encode(), mode=0o600)
 
-    def _sign(self, height: int, round_: int, step: Step, payload: bytes) -> bytes:
-        hrs = (height, round_, int(step))
-        last = (self.last.height, self.last.round, self.last.step)
-        if hrs < last:
-            raise DoubleSignError(f"refusing to sign {hrs}: already signed {last}")
-        if hrs == last:
-            if payload == self.last.sign_bytes:
-                return self.last.signature
-            raise DoubleSignError(f"refusing to sign a different value at {hrs}")
-        signature = self._key.sign(payload).signature
-        new = LastSigned(height, round_, int(step), payload, signature)
-        self._save_state(new)  # persist before the signature can leave the process
-        self.last = new
-        return signature
 
-    def sign_vote(self, chain_id: str, vote: Vote) -> Vote:
-        step = Step.PREVOTE if vote.type == VoteType.PREVOTE else Step.PRECOMMIT
-        payload = sign_bytes(DOMAIN_VOTE, chain_id, canonical_vote(vote))
-        return replace(vote, signature=self._sign(vote.height, vote.round, step, payload))
-
-    def sign_proposal(self, chain_id: str, proposal: Proposal) -> Proposal:
-        canon = CanonicalProposal(
-            proposal.height,
-            proposal.round,
-            proposal.pol_round,
-            proposal.block_hash,
-            proposal.time_ns,
-        )
-        payload = sign_bytes(DOMAIN_PROPOSAL, chain_id, canon)
-        sig = self._sign(proposal.height, proposal.round, Step.PROPOSE, payload)
-        return replace(proposal, signature=sig)
-
-
-__all__ = ["DoubleSignError", "FilePrivValidator", "LastSigned", "Step", "generate_key_file"]
+__all__ = [
+    "DoubleSignError",
+    "FilePrivValidator",
+    "GuardedSigner",
+    "LastSigned",
+    "Step",
+    "generate_key_file",
+]

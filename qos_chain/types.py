@@ -229,3 +229,7 @@ def tx_hash(tx: bytes) -> Hash:
 
 def canonical_vote(vote: Vote) -> CanonicalVote:
     return CanonicalVote(vote.type, vote.height, vote.round, vote.block_hash, vote.time_ns)
+
+
+def canonical_proposal(p: Proposal) -> CanonicalProposal:
+    return CanonicalProposal(p.height, p.round, p.pol_round, p.block_hash, p.time_ns)
