@@ -6,6 +6,8 @@ Encoding rules (documented in ``docs/protocol.md``):
 * A body is the concatenation of its fields in declaration order, no field names.
 * ``int``: unsigned LEB128 varint, minimal length, at most 2**64 - 1. Negative ints are
   not encodable (optional values use ``T | None`` instead of sentinels like -1).
+* ``SInt`` (a signed int, e.g. proposer priorities): zigzag then as ``int``,
+  -2**63 .. 2**63 - 1.
 * ``bool``: one byte, 0x00 or 0x01.
 * ``bytes``: ``uvarint(len) || raw``; ``str``: the same over UTF-8 (must be valid UTF-8).
 * ``tuple[T, ...]``: ``uvarint(count) || item...``.
@@ -26,13 +28,16 @@ import enum
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, NewType, TypeVar, cast
 
 from qos_chain.errors import DecodeError, EncodeError
 
 T = TypeVar("T")
 
 MAX_UINT64 = (1 << 64) - 1
+
+SInt = NewType("SInt", int)
+"""A signed 64-bit integer field (zigzag-encoded)."""
 
 _TAGS: dict[type, int] = {}
 _BY_TAG: dict[int, type] = {}
@@ -169,8 +174,23 @@ def _dec_str(r: Reader) -> str:
         raise DecodeError("string is not valid UTF-8") from exc
 
 
+def _enc_sint(out: bytearray, v: Any) -> None:
+    if type(v) is not int:
+        raise EncodeError(f"expected int, got {type(v).__name__}")
+    if not -(1 << 63) <= v < (1 << 63):
+        raise EncodeError(f"signed integer {v} is outside -2**63..2**63-1")
+    write_uvarint(out, (v << 1) ^ (v >> 63))
+
+
+def _dec_sint(r: Reader) -> int:
+    z = r.uvarint()
+    return (z >> 1) ^ -(z & 1)
+
+
 def _plan_for(tp: Any) -> tuple[Encoder, Decoder]:
     """Build (encoder, decoder) for a type annotation."""
+    if tp is SInt:
+        return _enc_sint, _dec_sint
     supertype = getattr(tp, "__supertype__", None)
     if supertype is not None:  # typing.NewType
         return _plan_for(supertype)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from qos_chain import codec
+from qos_chain.codec import SInt
+from qos_chain.consensus.proposer import ProposerState
 from qos_chain.genesis import Genesis
 from qos_chain.merkle import EMPTY_ROOT
 from qos_chain.types import ValidatorSet
@@ -29,6 +31,17 @@ class ChainState:
     last_results_hash: bytes
     block_max_bytes: int
     block_max_txs: int
+    proposer_priorities: tuple[SInt, ...]  # for ``validators`` at ``next_height``, round 0
+    proposer_chosen: int | None
+
+    @property
+    def proposers(self) -> ProposerState:
+        return ProposerState(
+            self.next_height,
+            self.validators,
+            tuple(self.proposer_priorities),
+            self.proposer_chosen,
+        )
 
     @property
     def next_height(self) -> int:
@@ -37,6 +50,7 @@ class ChainState:
     @classmethod
     def from_genesis(cls, genesis: Genesis, app_hash: bytes) -> ChainState:
         vals = ValidatorSet.of(genesis.validators)
+        prop = ProposerState.initial(vals, genesis.initial_height)
         return cls(
             chain_id=genesis.chain_id,
             initial_height=genesis.initial_height,
@@ -50,6 +64,8 @@ class ChainState:
             last_results_hash=EMPTY_ROOT,
             block_max_bytes=genesis.consensus.block_max_bytes,
             block_max_txs=genesis.consensus.block_max_txs,
+            proposer_priorities=tuple(SInt(p) for p in prop.priorities),
+            proposer_chosen=prop.chosen,
         )
 
     def advanced(
@@ -62,8 +78,11 @@ class ChainState:
         results_hash: bytes,
         next_validators: ValidatorSet,
     ) -> ChainState:
+        prop = self.proposers.next_height(self.next_validators)  # validators of height + 1
         return replace(
             self,
+            proposer_priorities=tuple(SInt(p) for p in prop.priorities),
+            proposer_chosen=prop.chosen,
             last_block_height=height,
             last_block_hash=block_hash,
             last_block_time_ns=time_ns,

@@ -531,3 +531,24 @@ def test_mutated_encodings_decode_canonically_or_fail(value: Any, data: st.DataO
         except DecodeError:
             continue
         assert encode(got) == bytes(raw)
+
+
+@codec.register(999998)
+@dataclass(frozen=True, slots=True)
+class _Signed:
+    value: codec.SInt
+
+
+@given(st.integers(-(1 << 63), (1 << 63) - 1))
+def test_signed_ints_round_trip_zigzag(v: int) -> None:
+    raw = codec.encode(_Signed(codec.SInt(v)))
+    assert codec.decode(_Signed, raw).value == v
+    # zigzag: small magnitudes stay short whatever the sign
+    if -64 <= v < 64:
+        assert len(raw) == len(codec.uvarint(999998)) + 1
+
+
+@pytest.mark.parametrize("v", [-(1 << 63) - 1, 1 << 63])
+def test_signed_ints_out_of_range_are_refused(v: int) -> None:
+    with pytest.raises(EncodeError):
+        codec.encode(_Signed(codec.SInt(v)))
