@@ -54,6 +54,7 @@ class BlockExecutor:
         proposer: bytes,
         txs: tuple[bytes, ...],
         last_commit: Commit | None,
+        evidence: tuple[bytes, ...] = (),
     ) -> Block:
         height = state.next_height
         budget = max(0, state.block_max_bytes - 64 * 1024)  # room for header + commit
@@ -68,13 +69,13 @@ class BlockExecutor:
             parent_hash=state.last_block_hash,
             last_commit_hash=b"" if last_commit is None else last_commit.hash(),
             tx_root=tx_root(picked),
-            evidence_root=evidence_root(()),
+            evidence_root=evidence_root(evidence),
             validators_hash=state.validators.hash(),
             next_validators_hash=state.next_validators.hash(),
             app_hash=state.app_hash,
             last_results_hash=state.last_results_hash,
         )
-        return Block(header, picked, (), last_commit)
+        return Block(header, picked, evidence, last_commit)
 
     def process_proposal(self, state: ChainState, block: Block) -> bool:
         try:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from qos_chain import codec
 from qos_chain.abci import Application, CheckTxKind, CheckTxResult, InitChain
 from qos_chain.consensus.events import (
     Committed,
@@ -23,14 +24,17 @@ from qos_chain.consensus.events import (
     TxsAvailable,
 )
 from qos_chain.consensus.solo import SoloConfig, SoloEngine
+from qos_chain.consensus.timeouts import TimeoutConfig
+from qos_chain.consensus.wire import BlockWithCommit
 from qos_chain.errors import ChainError, MempoolError, StoreError
 from qos_chain.execution import AppliedBlock, BlockExecutor
 from qos_chain.genesis import Genesis
 from qos_chain.mempool.pool import Mempool
 from qos_chain.privval import FilePrivValidator
+from qos_chain.replica import BftDriver, NetEffect, PublishTx, SendConsensus, Verdict
 from qos_chain.state import ChainState
 from qos_chain.store import BlockStore
-from qos_chain.types import Commit, CommitFlag, CommitSig, Proposal, Vote, VoteType, tx_hash
+from qos_chain.types import Block, Commit, CommitFlag, CommitSig, Proposal, Vote, VoteType, tx_hash
 
 log = logging.getLogger("qos.chain")
 
@@ -62,6 +66,7 @@ class ChainNode:
         privval: FilePrivValidator,
         solo: SoloConfig,
         check_code_names: Callable[[CheckTxResult], str] | None = None,
+        timeouts: TimeoutConfig | None = None,
     ) -> None:
         self.genesis = genesis
         self.store = store
@@ -79,6 +84,10 @@ class ChainNode:
         self.last_commit: Commit | None = None
         self._txs_new = False
         self.on_work: Callable[[], None] | None = None  # the driver's wake-up hook
+        self.pending_evidence: list[bytes] = []  # verified evidence for the next proposal
+        self.outbox: list[NetEffect] = []  # network effects for the runtime to perform
+        self.bft: BftDriver | None = None
+        self.timeouts = timeouts
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -107,7 +116,11 @@ class ChainNode:
             self.last_commit = self.store.commit(state.last_block_height)
             if self.last_commit is None:
                 raise StoreError(f"commit for height {state.last_block_height} is missing")
-        self._engine = SoloEngine(self._solo_config, state.next_height, now)
+        if self.can_produce():
+            self._engine = SoloEngine(self._solo_config, state.next_height, now)
+        else:  # several validators, or we follow as a full node: Tendermint
+            self.bft = BftDriver(self, self.timeouts)
+            self.bft.start(now)
         self._readmit_pending()
         log.info("started at height %d", state.last_block_height)
 
@@ -154,6 +167,7 @@ class ChainNode:
     def submit_tx(self, tx: bytes, now: int) -> SubmitResult:
         """Check and admit a tx; once this returns, the tx is durable (survives kill -9)."""
         result = self._admit(tx, CheckTxKind.NEW, persist=True)
+        self.outbox.append(PublishTx(tx))
         self._txs_new = True
         if self.on_work is not None:
             self.on_work()
@@ -187,11 +201,75 @@ class ChainNode:
 
     def step(self, now: int) -> int | None:
         """Let time pass; produce a block if due. Returns the next deadline (ns) or None."""
+        if self.bft is not None:
+            self._txs_new = False
+            self.bft.on_timer(now)
+            return self.bft.next_deadline()
         if self._txs_new:
             self._txs_new = False
             self._dispatch(TxsAvailable(), now)
         self._dispatch(Tick(), now)
         return self._wake_at
+
+    # ------------------------------------------------------------------ network input
+
+    def take_outbox(self) -> list[NetEffect]:
+        out = list(self.outbox)
+        self.outbox.clear()
+        return out
+
+    def check_consensus(self, payload: bytes) -> Verdict:
+        if self.bft is None:
+            return Verdict.IGNORE
+        return self.bft.check_consensus(payload)
+
+    def check_tx_message(self, payload: bytes) -> Verdict:
+        """Cheap stateless vetting of a gossiped tx before it is relayed."""
+        if len(payload) > self.mempool.config.max_tx_bytes:
+            return Verdict.REJECT
+        if tx_hash(payload) in self.mempool:
+            return Verdict.IGNORE
+        return Verdict.ACCEPT
+
+    def receive_consensus(self, payload: bytes, peer: str, now: int) -> None:
+        if self.bft is not None:
+            self.bft.on_consensus(payload, peer, now)
+
+    def receive_tx(self, payload: bytes, now: int) -> bool:
+        """A tx gossiped by a peer: admitted like a client's (not re-published: gossip relays)."""
+        try:
+            self._admit(payload, CheckTxKind.NEW, persist=True)
+        except ChainError:
+            return False
+        self._txs_new = True
+        return True
+
+    def receive_evidence(self, payload: bytes) -> Verdict:
+        if self.bft is None:
+            return Verdict.IGNORE
+        return self.bft.on_evidence(payload)
+
+    def serve_blocks(self, start: int, count: int) -> list[bytes]:
+        out: list[bytes] = []
+        for h in range(max(start, 1), start + count):
+            block = self.store.block(h)
+            commit = self.store.commit(h)
+            if block is None or commit is None:
+                break
+            out.append(codec.encode(BlockWithCommit(block, commit)))
+        return out
+
+    def apply_synced(self, payloads: list[bytes], now: int) -> int:
+        if self.bft is not None:
+            return self.bft.apply_synced(payloads, now)
+        return 0
+
+    def round_state(self) -> tuple[int, int, str]:
+        """(height, round, step) of consensus for the API."""
+        if self.bft is not None:
+            rs = self.bft.round_state()
+            return rs.height, rs.round, rs.step.name.lower()
+        return self.state.next_height, 0, "solo"
 
     def _dispatch(self, event: Event, now: int | None) -> None:
         if self._engine is None or now is None:
@@ -212,6 +290,20 @@ class ChainNode:
         idx = vals.index_of(self.privval.address)
         return idx is not None and vals.validators[idx].power >= vals.quorum()
 
+    def build_block(self, now: int) -> Block:
+        """A proposal for the next height from the mempool (time strictly increasing)."""
+        state = self.state
+        time_ns = max(now, state.last_block_time_ns + 1_000_000)
+        txs = self.mempool.reap(state.block_max_bytes, state.block_max_txs)
+        return self.executor.create_proposal(
+            state,
+            time_ns=time_ns,
+            proposer=self.privval.address,
+            txs=txs,
+            last_commit=self.last_commit,
+            evidence=tuple(self.pending_evidence),
+        )
+
     def _produce(self, height: int, now: int) -> AppliedBlock:
         state = self.state
         if height != state.next_height:
@@ -219,15 +311,8 @@ class ChainNode:
         if not self.can_produce():
             raise ChainError("this validator alone does not hold +2/3 voting power")
         chain_id = state.chain_id
-        time_ns = max(now, state.last_block_time_ns + 1_000_000)
-        txs = self.mempool.reap(state.block_max_bytes, state.block_max_txs)
-        block = self.executor.create_proposal(
-            state,
-            time_ns=time_ns,
-            proposer=self.privval.address,
-            txs=txs,
-            last_commit=self.last_commit,
-        )
+        block = self.build_block(now)
+        time_ns = block.header.time_ns
         bhash = block.hash()
         last = self.privval.last
         rnd = last.round + 1 if last.height == height else 0
@@ -244,11 +329,18 @@ class ChainNode:
             else CommitSig(CommitFlag.ABSENT, b"", 0, b"")
             for i, v in enumerate(state.validators.validators)
         )
-        commit = Commit(height, rnd, bhash, sigs)
-        applied = self.executor.apply_block(state, block, commit)
+        return self.commit_block(block, Commit(height, rnd, bhash, sigs))
+
+    def commit_block(self, block: Block, commit: Commit) -> AppliedBlock:
+        """Validate and apply a decided block with its +2/3 commit (the only commit path)."""
+        applied = self.executor.apply_block(self.state, block, commit)
         self._state = applied.state
         self.last_commit = commit
+        included = set(block.evidence)
+        self.pending_evidence = [e for e in self.pending_evidence if e not in included]
         self._recheck(block.txs)
+        if self.bft is None:  # solo: followers learn blocks from us
+            self.outbox.append(SendConsensus(codec.encode(BlockWithCommit(block, commit))))
         for listener in self._listeners:
             try:
                 listener(applied)

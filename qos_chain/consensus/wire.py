@@ -1,0 +1,47 @@
+"""Consensus messages on the wire (canonical encoding, top-level tags 31-32).
+
+A CONSENSUS payload is ``codec.encode`` of one of: :class:`ProposalMessage` (a signed
+proposal with its block), ``Vote`` (tag 7), or :class:`BlockWithCommit` (a decided block
+with its +2/3 commit, sent to a peer that is behind; also the unit of block sync).
+Evidence payloads are ``DuplicateVoteEvidence`` (tag 30).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qos_chain import codec
+from qos_chain.errors import DecodeError
+from qos_chain.types import Block, Commit, Proposal, Vote
+
+
+@codec.register(31)
+@dataclass(frozen=True, slots=True)
+class ProposalMessage:
+    proposal: Proposal
+    block: Block
+
+
+@codec.register(32)
+@dataclass(frozen=True, slots=True)
+class BlockWithCommit:
+    block: Block
+    commit: Commit
+
+
+ConsensusMessage = ProposalMessage | Vote | BlockWithCommit
+
+
+def decode_consensus(payload: bytes) -> ConsensusMessage:
+    msg = codec.decode_any(payload)
+    if not isinstance(msg, ProposalMessage | Vote | BlockWithCommit):
+        raise DecodeError(f"{type(msg).__name__} is not a consensus message")
+    return msg
+
+
+def message_height(msg: ConsensusMessage) -> int:
+    if isinstance(msg, ProposalMessage):
+        return msg.proposal.height
+    if isinstance(msg, Vote):
+        return msg.height
+    return msg.block.header.height

@@ -1,0 +1,293 @@
+"""BftDriver: runs the Tendermint engine for a ChainNode among many validators (sans-I/O).
+
+It turns engine effects into chain work and network effects, and network input into engine
+events. Nothing here does I/O: the runtime (``qos_node.runtime``) delivers inbound
+messages, fires the deadline returned by :meth:`next_deadline` and drains ``outbox``.
+
+* ``RequestProposalBlock`` -> ``ChainNode.build_block`` -> ``ProposalBlockReady``.
+* ``Decide`` -> ``ChainNode.commit_block`` (validates block + commit, one atomic write)
+  -> ``StartHeight`` of the next height.
+* ``BroadcastProposal`` / ``BroadcastVote`` -> :class:`SendConsensus` (the vote or proposal
+  was signed by the double-sign-guarded signer, which persisted it first).
+* ``ScheduleTimeout`` -> an internal timer heap.
+* ``ReportEvidence`` -> kept for the next proposal and :class:`PublishEvidence`.
+
+Gossip is lossy, so every ``regossip_ns`` our own messages of the current height are sent
+again. A peer whose messages are for an older height gets the decided block with its commit
+(:class:`BlockWithCommit`); a message from a later height makes us ask that peer for blocks
+(:class:`RequestBlocks`), which come back through :meth:`apply_synced`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from qos_chain import codec
+from qos_chain.consensus.engine import TendermintEngine
+from qos_chain.consensus.messages import (
+    BroadcastProposal,
+    BroadcastVote,
+    CommitReceived,
+    Decide,
+    Effect,
+    Event,
+    ProposalBlockReady,
+    ProposalReceived,
+    ReportEvidence,
+    RequestProposalBlock,
+    RoundState,
+    ScheduleTimeout,
+    StartHeight,
+    TimeoutFired,
+    VoteReceived,
+)
+from qos_chain.consensus.timeouts import TimeoutConfig
+from qos_chain.consensus.votes import DuplicateVoteEvidence, verify_evidence
+from qos_chain.consensus.wire import (
+    BlockWithCommit,
+    ProposalMessage,
+    decode_consensus,
+    message_height,
+)
+from qos_chain.errors import ChainError, DecodeError, InvalidBlock
+from qos_chain.sign import DOMAIN_VOTE, is_valid, sign_bytes
+from qos_chain.types import Vote, canonical_vote
+
+if TYPE_CHECKING:
+    from qos_chain.node import ChainNode
+
+log = logging.getLogger("qos.consensus")
+
+REGOSSIP_NS = 1_000_000_000
+SYNC_RETRY_NS = 2_000_000_000
+SYNC_BATCH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SendConsensus:
+    payload: bytes
+    peer: str | None = None  # None: every validator peer
+
+
+@dataclass(frozen=True, slots=True)
+class PublishTx:
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PublishEvidence:
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RequestBlocks:
+    peer: str
+    start: int
+    count: int
+
+
+NetEffect = SendConsensus | PublishTx | PublishEvidence | RequestBlocks
+
+
+class Verdict(Enum):
+    ACCEPT = "accept"
+    REJECT = "reject"  # invalid: counts against the sending peer
+    IGNORE = "ignore"  # harmless but useless (stale, duplicate)
+
+
+class BftDriver:
+    def __init__(self, node: ChainNode, config: TimeoutConfig | None = None) -> None:
+        self.node = node
+        state = node.state
+        is_validator = state.validators.index_of(node.privval.address) is not None
+        self.engine = TendermintEngine(
+            state.chain_id,
+            signer=node.privval if is_validator else None,
+            validate_block=lambda b: node.executor.process_proposal(node.state, b),
+            config=config,
+        )
+        self.outbox: list[NetEffect] = node.outbox  # shared with the node, drained by the runtime
+        self._timers: list[tuple[int, int, TimeoutFired]] = []
+        self._seq = 0
+        self._own: dict[tuple[int, int], bytes] = {}  # (round, kind) -> payload, this height
+        self._next_regossip = 0
+        self._sync_asked_at: dict[str, int] = {}
+        self._helped: set[tuple[str, int]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, now: int) -> None:
+        self._next_regossip = now + REGOSSIP_NS
+        self._start_height(now)
+
+    def round_state(self) -> RoundState:
+        return self.engine.state()
+
+    def _start_height(self, now: int) -> None:
+        st = self.node.state
+        self._own.clear()
+        self._helped.clear()
+        self._run([StartHeight(st.next_height, st.validators, st.proposers)], now)
+
+    def next_deadline(self) -> int:
+        if self._timers:
+            return min(self._timers[0][0], self._next_regossip)
+        return self._next_regossip
+
+    # ------------------------------------------------------------------ engine loop
+
+    def _run(self, events: list[Event], now: int) -> None:
+        queue = list(events)
+        while queue:
+            for eff in self.engine.handle(queue.pop(0), now):
+                queue.extend(self._effect(eff, now))
+
+    def _effect(self, eff: Effect, now: int) -> list[Event]:
+        if isinstance(eff, ScheduleTimeout):
+            self._seq += 1
+            ev = TimeoutFired(eff.height, eff.round, eff.step)
+            heapq.heappush(self._timers, (eff.at_ns, self._seq, ev))
+        elif isinstance(eff, BroadcastVote):
+            payload = codec.encode(eff.vote)
+            self._own[(eff.vote.round, int(eff.vote.type))] = payload
+            self.outbox.append(SendConsensus(payload))
+        elif isinstance(eff, BroadcastProposal):
+            payload = codec.encode(ProposalMessage(eff.proposal, eff.block))
+            self._own[(eff.proposal.round, 0)] = payload
+            self.outbox.append(SendConsensus(payload))
+        elif isinstance(eff, RequestProposalBlock):
+            if eff.height == self.node.state.next_height:
+                block = self.node.build_block(now)
+                return [ProposalBlockReady(eff.height, eff.round, block)]
+        elif isinstance(eff, Decide):
+            if eff.height == self.node.state.next_height:
+                self.node.commit_block(eff.block, eff.commit)
+                self._own.clear()
+                self._helped.clear()
+                st = self.node.state
+                return [StartHeight(st.next_height, st.validators, st.proposers)]
+        elif isinstance(eff, ReportEvidence):
+            payload = codec.encode(eff.evidence)
+            if payload not in self.node.pending_evidence:
+                self.node.pending_evidence.append(payload)
+                self.outbox.append(PublishEvidence(payload))
+        return []
+
+    # ------------------------------------------------------------------ inputs
+
+    def on_timer(self, now: int) -> None:
+        due: list[Event] = []
+        while self._timers and self._timers[0][0] <= now:
+            due.append(heapq.heappop(self._timers)[2])
+        if due:
+            self._run(due, now)
+        if now >= self._next_regossip:
+            self._next_regossip = now + REGOSSIP_NS
+            for payload in self._own.values():
+                self.outbox.append(SendConsensus(payload))
+
+    def check_consensus(self, payload: bytes) -> Verdict:
+        """Network-level check before delivery: decodable, right chain, valid signature."""
+        try:
+            msg = decode_consensus(payload)
+        except DecodeError:
+            return Verdict.REJECT
+        if isinstance(msg, Vote):
+            return self._check_vote(msg)
+        if isinstance(msg, ProposalMessage):
+            if msg.block.header.chain_id != self.node.state.chain_id:
+                return Verdict.REJECT
+            if msg.proposal.block_hash != msg.block.hash():
+                return Verdict.REJECT
+        return Verdict.ACCEPT
+
+    def _check_vote(self, vote: Vote) -> Verdict:
+        st = self.node.state
+        if vote.height != st.next_height:
+            return Verdict.IGNORE if vote.height < st.next_height else Verdict.ACCEPT
+        vals = st.validators.validators
+        if vote.validator_index >= len(vals):
+            return Verdict.REJECT
+        val = vals[vote.validator_index]
+        if val.address != vote.validator:
+            return Verdict.REJECT
+        payload = sign_bytes(DOMAIN_VOTE, st.chain_id, canonical_vote(vote))
+        return (
+            Verdict.ACCEPT if is_valid(val.public_key, payload, vote.signature) else Verdict.REJECT
+        )
+
+    def on_consensus(self, payload: bytes, peer: str, now: int) -> None:
+        try:
+            msg = decode_consensus(payload)
+        except DecodeError:
+            return
+        height = message_height(msg)
+        nxt = self.node.state.next_height
+        if height > nxt:
+            self._ask_sync(peer, now)
+            if height > nxt + 1:
+                return
+        if height < nxt:
+            self._help_behind(peer, height)
+            return
+        if isinstance(msg, BlockWithCommit):
+            if height == nxt:
+                self._run([CommitReceived(msg.block, msg.commit)], now)
+        elif isinstance(msg, ProposalMessage):
+            self._run([ProposalReceived(msg.proposal, msg.block)], now)
+        else:
+            self._run([VoteReceived(msg)], now)
+
+    def on_evidence(self, payload: bytes) -> Verdict:
+        try:
+            ev = codec.decode(DuplicateVoteEvidence, payload)
+            verify_evidence(self.node.state.chain_id, self.node.state.validators, ev)
+        except (DecodeError, ChainError, ValueError):
+            return Verdict.REJECT
+        if payload not in self.node.pending_evidence:
+            self.node.pending_evidence.append(payload)
+        return Verdict.ACCEPT
+
+    # ------------------------------------------------------------------ catch-up
+
+    def _ask_sync(self, peer: str, now: int) -> None:
+        last = self._sync_asked_at.get(peer)
+        if last is not None and now - last < SYNC_RETRY_NS:
+            return
+        self._sync_asked_at[peer] = now
+        self.outbox.append(RequestBlocks(peer, self.node.state.next_height, SYNC_BATCH))
+
+    def _help_behind(self, peer: str, height: int) -> None:
+        if (peer, height) in self._helped:
+            return
+        block = self.node.store.block(height)
+        commit = self.node.store.commit(height)
+        if block is None or commit is None:
+            return
+        self._helped.add((peer, height))
+        self.outbox.append(SendConsensus(codec.encode(BlockWithCommit(block, commit)), peer))
+
+    def apply_synced(self, payloads: list[bytes], now: int) -> int:
+        """Apply fetched blocks in order (each verified against its commit); returns count."""
+        applied = 0
+        for raw in payloads:
+            try:
+                item = codec.decode(BlockWithCommit, raw)
+            except DecodeError:
+                break
+            if item.block.header.height != self.node.state.next_height:
+                continue
+            try:
+                self.node.commit_block(item.block, item.commit)
+            except InvalidBlock as exc:
+                log.warning("synced block %d refused: %s", item.block.header.height, exc)
+                break
+            applied += 1
+        if applied:
+            self._timers.clear()
+            self._start_height(now)
+        return applied

@@ -1,0 +1,89 @@
+"""Real ChainNodes (SQLite, signers, Tendermint engine) in one process, wired by the
+deterministic router of qos_chain.testing.cluster: agreement, tx gossip, crash and catch-up,
+halting without forking below quorum, partitions, and a following full node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qos_chain.testing.cluster import Cluster
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Cluster:
+    return Cluster(tmp_path, 4, followers=1)
+
+
+def test_four_validators_agree_and_a_full_node_follows(cluster: Cluster) -> None:
+    cluster.run_until(lambda: min(cluster.heights()) >= 6)
+    cluster.safety()
+    follower = cluster.members[4]
+    assert follower.node is not None
+    assert follower.node.round_state()[0] >= 6  # the full node follows the chain
+    commit = cluster.members[0].node.store.commit(3)  # type: ignore[union-attr]
+    assert commit is not None
+    assert sum(1 for s in commit.signatures if s.signature) >= 3  # +2/3 of 4 signed
+
+
+def test_tx_submitted_to_one_node_is_committed_everywhere(cluster: Cluster) -> None:
+    n0 = cluster.members[0].node
+    assert n0 is not None
+    res = n0.submit_tx(b"colour=blue", cluster.clock)
+
+    def everywhere() -> bool:
+        return all(
+            m.node is not None and m.node.store.tx(res.tx_hash) is not None for m in cluster.members
+        )
+
+    cluster.run_until(everywhere)
+    cluster.safety()
+    assert all(m.node.app.query("key", b"colour").value == b"blue" for m in cluster.members)  # type: ignore[union-attr]
+
+
+def test_one_crashed_validator_does_not_stop_the_chain_and_catches_up(cluster: Cluster) -> None:
+    cluster.run_until(lambda: min(cluster.heights()) >= 2)
+    victim = cluster.members[1]
+    cluster.crash(victim)
+    cluster.run_until(lambda: min(cluster.heights()) >= 8)  # 3 of 4 keep going
+    cluster.start(victim)  # restart from its files: state, signer guard, blocks
+    assert victim.node is not None
+    cluster.run_until(lambda: victim.node is not None and victim.node.state.last_block_height >= 10)
+    cluster.safety()
+    # it rejoined consensus: it signs commits again
+    signer = victim.node.privval.address
+    later = cluster.members[0].node.store.commit(cluster.members[0].node.state.last_block_height)  # type: ignore[union-attr]
+
+    def signs_again() -> bool:
+        top = cluster.members[0].node.state.last_block_height  # type: ignore[union-attr]
+        c = cluster.members[0].node.store.commit(top)  # type: ignore[union-attr]
+        return c is not None and any(s.validator == signer and s.signature for s in c.signatures)
+
+    assert later is not None
+    cluster.run_until(signs_again)
+
+
+def test_two_of_four_stopped_halts_without_fork_then_resumes(cluster: Cluster) -> None:
+    cluster.run_until(lambda: min(cluster.heights()) >= 3)
+    a, b = cluster.members[2], cluster.members[3]
+    cluster.crash(a)
+    cluster.crash(b)
+    stuck_at = max(cluster.heights())
+    with pytest.raises(AssertionError, match="not reached"):
+        cluster.run_until(lambda: max(cluster.heights()) > stuck_at + 1, max_sim_s=20)
+    assert max(cluster.heights()) <= stuck_at + 1  # at most the height in flight
+    cluster.start(a)
+    cluster.start(b)
+    cluster.run_until(lambda: min(cluster.heights()) >= stuck_at + 3)
+    cluster.safety()
+
+
+def test_partitioned_validator_heals_and_syncs(cluster: Cluster) -> None:
+    cluster.run_until(lambda: min(cluster.heights()) >= 2)
+    cluster.partitioned.add("n3")
+    cluster.run_until(lambda: cluster.members[0].node.state.last_block_height >= 9)  # type: ignore[union-attr]
+    assert cluster.members[3].node.state.last_block_height < 9  # type: ignore[union-attr]
+    cluster.partitioned.clear()
+    cluster.run_until(lambda: min(cluster.heights()) >= 11)
+    cluster.safety()
