@@ -1,0 +1,187 @@
+"""NodeRuntime: runs a ChainNode on trio beside its p2p network (docs/architecture.md).
+
+The chain node is sans-I/O; this runtime performs its effects and feeds it input:
+
+* a driver task calls ``node.step(now)``, flushes ``node.take_outbox()`` to the network
+  and sleeps until the node's deadline or until new work arrives;
+* an inbound task hands validated network messages to the node (consensus, txs, evidence);
+* a sync task asks peers that report a greater height for blocks (catch-up for restarted,
+  partitioned, new and non-validator nodes);
+* the network's message validator runs the node's cheap checks *before* a message is
+  delivered or relayed, so invalid messages count against their sender.
+
+The API runs on asyncio in another thread; it reaches the node only through
+:class:`TrioGateway` (``trio.from_thread``), the one bridge between the two loops.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import trio
+
+from qos_chain.node import ChainNode, SubmitResult
+from qos_chain.replica import PublishEvidence, PublishTx, RequestBlocks, SendConsensus, Verdict
+from qos_p2p.port import (
+    Accept,
+    Ignore,
+    InboundMessage,
+    MessageKind,
+    Network,
+    P2PError,
+    PeerId,
+    Reject,
+)
+from qos_p2p.port import Verdict as NetVerdict
+
+if TYPE_CHECKING:
+    from trio_typing import TaskStatus
+
+log = logging.getLogger("qos.runtime")
+
+SYNC_POLL_S = 1.0
+MAX_IDLE_S = 0.5
+
+
+def _verdict(v: Verdict, reason: str) -> NetVerdict:
+    if v is Verdict.ACCEPT:
+        return Accept()
+    if v is Verdict.REJECT:
+        return Reject(reason)
+    return Ignore()
+
+
+class NodeRuntime:
+    def __init__(
+        self, node: ChainNode, network: Network, clock: Callable[[], int] = time.time_ns
+    ) -> None:
+        self.node = node
+        self.network = network
+        self.clock = clock
+        self._wake = trio.Event()
+        self._nursery: trio.Nursery | None = None
+        self._fetching: set[PeerId] = set()
+        self.token: trio.lowlevel.TrioToken | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.token = trio.lowlevel.current_trio_token()
+        self.network.set_validator(self._validate)
+        self.network.set_block_provider(self._serve_blocks)
+        self.network.set_height(self.node.state.last_block_height)
+        self.node.on_work = self.wake
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            await nursery.start(self.network.run)
+            nursery.start_soon(self._inbound_loop)
+            nursery.start_soon(self._sync_loop)
+            nursery.start_soon(self._driver_loop)
+            task_status.started()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # ------------------------------------------------------------------ network hooks
+
+    def _validate(self, kind: MessageKind, payload: bytes) -> NetVerdict:
+        if kind is MessageKind.CONSENSUS:
+            return _verdict(self.node.check_consensus(payload), "invalid consensus message")
+        if kind is MessageKind.TX:
+            return _verdict(self.node.check_tx_message(payload), "invalid transaction")
+        return Accept()  # evidence is verified when the node receives it
+
+    async def _serve_blocks(self, start: int, count: int) -> list[bytes]:
+        return self.node.serve_blocks(start, count)
+
+    # ------------------------------------------------------------------ tasks
+
+    async def _inbound_loop(self) -> None:
+        async with self.network.inbound() as inbound:
+            async for msg in inbound:
+                self._deliver(msg)
+                self.wake()
+
+    def _deliver(self, msg: InboundMessage) -> None:
+        now = self.clock()
+        if msg.kind is MessageKind.CONSENSUS:
+            self.node.receive_consensus(msg.payload, str(msg.peer), now)
+        elif msg.kind is MessageKind.TX:
+            self.node.receive_tx(msg.payload, now)
+        else:
+            self.node.receive_evidence(msg.payload)
+
+    async def _driver_loop(self) -> None:
+        while True:
+            deadline = self.node.step(self.clock())
+            await self._flush()
+            self.network.set_height(self.node.state.last_block_height)
+            wait = MAX_IDLE_S
+            if deadline is not None:
+                wait = min(wait, max(0.0, (deadline - self.clock()) / 1e9))
+            self._wake = trio.Event()
+            with trio.move_on_after(wait):
+                await self._wake.wait()
+
+    async def _flush(self) -> None:
+        for eff in self.node.take_outbox():
+            try:
+                if isinstance(eff, SendConsensus):
+                    await self.network.send_consensus(eff.payload)
+                elif isinstance(eff, PublishTx):
+                    await self.network.publish_tx(eff.payload)
+                elif isinstance(eff, PublishEvidence):
+                    await self.network.publish_evidence(eff.payload)
+                elif isinstance(eff, RequestBlocks):
+                    self._fetch_soon(PeerId(eff.peer), eff.start, eff.count)
+            except P2PError as exc:  # lossy by design: re-gossip and sync recover
+                log.debug("network effect %s failed: %s", type(eff).__name__, exc)
+
+    def _fetch_soon(self, peer: PeerId, start: int, count: int) -> None:
+        if peer in self._fetching or self._nursery is None:
+            return
+        self._fetching.add(peer)
+        self._nursery.start_soon(self._fetch, peer, start, count)
+
+    async def _fetch(self, peer: PeerId, start: int, count: int) -> None:
+        try:
+            with trio.move_on_after(10):
+                blocks = await self.network.request_blocks(peer, start, count)
+                if blocks:
+                    n = self.node.apply_synced(blocks, self.clock())
+                    if n:
+                        log.info("synced %d blocks from %s", n, peer)
+                        self.wake()
+        except P2PError as exc:
+            log.debug("block sync from %s failed: %s", peer, exc)
+        finally:
+            self._fetching.discard(peer)
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await trio.sleep(SYNC_POLL_S)
+            ours = self.node.state.last_block_height
+            for p in self.network.peers():
+                if p.height > ours:
+                    self._fetch_soon(p.peer_id, ours + 1, 50)
+
+
+class TrioGateway:
+    """The API's thread-safe door into a node running on the runtime's trio thread."""
+
+    def __init__(self, runtime: NodeRuntime) -> None:
+        self.runtime = runtime
+
+    def submit_tx(self, raw: bytes, now: int) -> SubmitResult:
+        token = self.runtime.token
+        if token is None:
+            raise RuntimeError("the node runtime is not running")
+        return trio.from_thread.run_sync(self._submit, raw, now, trio_token=token)
+
+    def _submit(self, raw: bytes, now: int) -> SubmitResult:
+        result = self.runtime.node.submit_tx(raw, now)
+        self.runtime.wake()
+        return result
