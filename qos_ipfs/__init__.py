@@ -16,7 +16,10 @@ What exists now (the content-addressing core; no network yet):
   blockstore.py  Blockstore port, MemoryBlockstore, FileBlockstore (flatfs-like, verified)
   pins.py        PinStore (SQLite, migration set ``qos_ipfs``) and mark-and-sweep gc()
   car.py         CARv1 export (DFS from the root) and verified, bounded import
+  kubo.py        KuboClient: the daemon HTTP RPC (/api/v0) on httpx; verifies every block
+  backend.py     IpfsBackend: EmbeddedBackend (blocks + PinStore + gc) and KuboBackend
+                 (KuboBlockstore = the Blockstore port over block/*, verified reads)
 
-Still to come: the Kubo RPC client and bitswap. See docs/ipfs.md.
+Still to come: bitswap. See docs/ipfs.md.
 Must not import qos_chain internals beyond errors and db, qos_api, qos_node or libp2p.
 """

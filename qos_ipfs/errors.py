@@ -13,6 +13,8 @@ QosError                      (qos_chain.errors) root of every error QOS raises 
       HashMismatch            bytes offered for a CID do not hash to it (peer-caused)
     MalformedCar              a CARv1 stream is truncated, oversized or badly encoded
     PinError                  a pin operation is refused (e.g. unpinning what is not pinned)
+    KuboError                 an IPFS daemon (Kubo / js-ipfs RPC) refused a call: its message
+      KuboUnreachable         no daemon answers at the configured RPC address
 
 Errors caused by data from elsewhere (``InvalidCid``, ``MalformedNode``, ``HashMismatch``,
 ``MalformedCar``) are safe to report back to whoever sent that data; ``CorruptBlock`` means
@@ -70,3 +72,11 @@ class MalformedCar(IpfsError):
 
 class PinError(IpfsError):
     code = "pin_error"
+
+
+class KuboError(IpfsError):
+    code = "kubo_error"
+
+
+class KuboUnreachable(KuboError):
+    code = "kubo_unreachable"

@@ -12,6 +12,11 @@ fi
 if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then missing+=(python3-venv); fi
 inc=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 [ -f "$inc/Python.h" ] || missing+=(python3-dev)
+# node + npm run the js-ipfs test daemon (tests/ipfs_daemon); only needed for `make test`
+if [ "${QOS_NEED_NODE:-0}" = 1 ]; then
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "sysdeps: installing ${missing[*]} with apt-get" >&2
