@@ -1,0 +1,230 @@
+"""The network port: what the node sees of the peer-to-peer network (docs/network.md).
+
+Transport-agnostic and typed: no libp2p or multiaddr type crosses this module. Two
+implementations pass one conformance suite (tests/p2p/conformance.py): `MemoryNetwork`
+(qos_p2p.memory, N nodes in one trio process) and `Libp2pNetwork` (qos_p2p.host).
+
+Errors (one root, peer-caused vs local):
+
+    P2PError
+    +-- LocalP2PError            our side: bad use of the port
+    |   +-- MessageTooLarge      payload over the kind's limit; refused before sending
+    |   +-- NotRunning           the network is not started (or already stopped)
+    +-- RemoteP2PError           the other side: unreachable, misbehaving, timed out
+        +-- PeerUnavailable      not connected, banned, or no handshake yet
+        +-- SyncFailed           a block request failed or the answer broke the limits
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NewType, Protocol
+
+import trio
+
+if TYPE_CHECKING:
+    # trio_typing's trio-stubs (a libp2p dependency) shadow trio's own annotations and
+    # lack trio.TaskStatus: take it from trio_typing, for type checking only.
+    from trio_typing import TaskStatus
+
+PeerId = NewType("PeerId", str)
+"""A peer's identity: the base58 libp2p peer id (or any unique name in memory)."""
+
+
+class MessageKind(enum.Enum):
+    """Which channel a message travels on."""
+
+    CONSENSUS = "consensus"  # proposals, blocks, votes: direct to validator peers
+    TX = "tx"  # transactions: gossiped to everyone
+    EVIDENCE = "evidence"  # equivocation evidence: gossiped to everyone
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A validated message for the node.
+
+    `peer` is the peer that delivered it: the direct sender for CONSENSUS, the original
+    publisher for gossiped kinds (TX, EVIDENCE).
+    """
+
+    peer: PeerId
+    kind: MessageKind
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PeerInfo:
+    """A connected peer that passed the status handshake."""
+
+    peer_id: PeerId
+    addrs: tuple[str, ...]
+    is_validator: bool
+    score: float
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The status handshake: exchanged on every new connection (/qos/status/1.0.0)."""
+
+    chain_id: str
+    height: int
+    node_id: PeerId
+    is_validator: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """Deliver and relay."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Invalid: neither delivered nor relayed, and counted against the sending peer."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ignore:
+    """Not delivered nor relayed, not penalised (for example: a duplicate, a stale round)."""
+
+
+Verdict = Accept | Reject | Ignore
+Validator = Callable[[MessageKind, bytes], Verdict]
+"""Set by the node; runs BEFORE a message is delivered or relayed. Must be fast and pure."""
+
+BlockProvider = Callable[[int, int], Awaitable[list[bytes]]]
+"""Server side of block sync: `(start, count) -> encoded blocks from start`, at most
+`count` of them (fewer at the tip). The network truncates to its byte limit."""
+
+
+def accept_all(kind: MessageKind, payload: bytes) -> Verdict:
+    """The default validator: accept everything (the node replaces it)."""
+    del kind, payload
+    return Accept()
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-kind size limits and sync bounds (qos_p2p.limits has the defaults)."""
+
+    max_consensus_bytes: int
+    max_gossip_bytes: int
+    max_sync_count: int
+    max_sync_response_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkStats:
+    """Counters: every message a bounded queue or a rule dropped is counted here."""
+
+    consensus_sent: int
+    consensus_received: int
+    consensus_dropped: int  # per-peer outbound queue overflow (engine re-gossips)
+    gossip_published: int
+    gossip_received: int
+    gossip_dropped: int  # inbound overflow (the originator's mempool re-gossips/peers relay)
+    inbound_dropped: int  # node did not drain inbound() in time
+    rejected: int  # validator said Reject
+    ignored: int  # validator said Ignore
+    oversize_refused: int  # too large: refused before sending or on receipt
+    peers_banned: int
+    handshakes_refused: int  # wrong chain id or node id mismatch
+    sync_served: int
+    reconnects: int
+
+
+class P2PError(Exception):
+    """Root of qos_p2p errors."""
+
+
+class LocalP2PError(P2PError):
+    """Our side used the port wrongly."""
+
+
+class MessageTooLarge(LocalP2PError):
+    """The payload exceeds the limit for its kind; nothing was sent."""
+
+
+class NotRunning(LocalP2PError):
+    """The network is not running."""
+
+
+class RemoteP2PError(P2PError):
+    """The remote side failed or misbehaved."""
+
+
+class PeerUnavailable(RemoteP2PError):
+    """The peer is not connected (or banned, or has not completed the handshake)."""
+
+
+class SyncFailed(RemoteP2PError):
+    """A block request failed, timed out, or broke the limits."""
+
+
+class Network(Protocol):
+    """The node's view of the network. Run it with `await nursery.start(net.run)`."""
+
+    @property
+    def peer_id(self) -> PeerId: ...
+
+    @property
+    def limits(self) -> Limits: ...
+
+    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Start, report started, serve until cancelled; then stop gracefully."""
+        ...
+
+    def set_validator(self, validator: Validator) -> None: ...
+
+    def set_block_provider(self, provider: BlockProvider) -> None: ...
+
+    def set_height(self, height: int) -> None:
+        """Our committed height, reported in status handshakes."""
+        ...
+
+    async def send_consensus(self, payload: bytes) -> None:
+        """Send to every connected validator peer (direct; not relayed)."""
+        ...
+
+    async def publish_tx(self, payload: bytes) -> None: ...
+
+    async def publish_evidence(self, payload: bytes) -> None: ...
+
+    async def request_blocks(self, peer: PeerId, start: int, count: int) -> list[bytes]:
+        """Ask `peer` for up to `count` blocks from `start` (bounded by `limits`)."""
+        ...
+
+    def inbound(self) -> trio.MemoryReceiveChannel[InboundMessage]:
+        """Validated inbound messages (one shared channel; clone it for more readers)."""
+        ...
+
+    def peers(self) -> list[PeerInfo]: ...
+
+    async def status_of(self, peer: PeerId) -> int:
+        """The peer's current height (asked over the status protocol)."""
+        ...
+
+    def stats(self) -> NetworkStats: ...
+
+
+def check_size(kind: MessageKind, payload: bytes, limits: Limits) -> None:
+    """Raise MessageTooLarge when the payload is over the limit for its kind."""
+    limit = limits.max_consensus_bytes if kind is MessageKind.CONSENSUS else limits.max_gossip_bytes
+    if len(payload) > limit:
+        raise MessageTooLarge(f"{kind.value} payload of {len(payload)} bytes > limit {limit}")
+
+
+def clamp_sync_answer(blocks: Sequence[bytes], count: int, limits: Limits) -> list[bytes]:
+    """The prefix of `blocks` within the count and byte limits (at least one block)."""
+    out: list[bytes] = []
+    total = 0
+    for block in blocks[: min(count, limits.max_sync_count)]:
+        total += len(block)
+        if out and total > limits.max_sync_response_bytes:
+            break
+        out.append(block)
+    return out
