@@ -34,9 +34,10 @@ def test_runtime_commits_gossiped_txs_and_full_node_follows(tmp_path: Path) -> N
             gateway = TrioGateway(runtimes[2])
             res = await trio.to_thread.run_sync(gateway.submit_tx, b"k=v", time.time_ns())
             with trio.fail_after(30):
-                while not all(
-                    n is not None and n.store.tx(res.tx_hash) is not None for n in nodes
-                ) or min(n.state.last_block_height for n in nodes if n is not None) < 4:
+                while (
+                    not all(n is not None and n.store.tx(res.tx_hash) is not None for n in nodes)
+                    or min(n.state.last_block_height for n in nodes if n is not None) < 4
+                ):
                     await trio.sleep(0.02)  # sleep-ok: poll interval of a deadline-bounded wait
             nursery.cancel_scope.cancel()
 
