@@ -4,6 +4,7 @@
 <home>/config/config.toml              this file (API address, block timing, mempool)
 <home>/config/genesis.json             the chain's genesis
 <home>/config/priv_validator_key.json  validator key (0600; hot key, as in CometBFT)
+<home>/config/node_key.json            libp2p node key (0600): the peer id
 <home>/data/chain.db                   SQLite: blocks, commits, txs, app state, mempool
 <home>/data/priv_validator_state.json  last signed (height, round, step): double-sign guard
 <home>/keyring/                        encrypted wallet keys (``qos keys``)
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,10 +48,20 @@ class MempoolSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class P2PConfig:
+    listen: str = "/ip4/127.0.0.1/tcp/26656"
+    peers: tuple[str, ...] = ()  # bootstrap multiaddrs ending in /p2p/<peer id>
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "peers", tuple(self.peers))
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
     api: ApiConfig = field(default_factory=ApiConfig)
     consensus: ConsensusConfig = field(default_factory=ConsensusConfig)
     mempool: MempoolSettings = field(default_factory=MempoolSettings)
+    p2p: P2PConfig = field(default_factory=P2PConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +117,11 @@ def render_config(cfg: NodeConfig) -> str:
         f"max_txs = {m.max_txs}\n"
         f"max_bytes = {m.max_bytes}\n"
         f"max_tx_bytes = {m.max_tx_bytes}\n"
-        f"max_per_sender = {m.max_per_sender}\n"
+        f"max_per_sender = {m.max_per_sender}\n\n"
+        "[p2p]\n"
+        f'listen = "{cfg.p2p.listen}"\n'
+        "# bootstrap peers: /ip4/HOST/tcp/PORT/p2p/PEER_ID\n"
+        f"peers = [{', '.join(json.dumps(p) for p in cfg.p2p.peers)}]\n"
     )
 
 
@@ -134,4 +150,5 @@ def load_config(path: Path) -> NodeConfig:
         api=_section(data, "api", ApiConfig),
         consensus=_section(data, "consensus", ConsensusConfig),
         mempool=_section(data, "mempool", MempoolSettings),
+        p2p=_section(data, "p2p", P2PConfig),
     )

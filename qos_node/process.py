@@ -24,9 +24,19 @@ def free_port() -> int:
 
 
 class NodeProcess:
-    def __init__(self, home: Path, api_port: int, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        api_port: int,
+        log_path: Path | None = None,
+        *,
+        p2p_listen: str | None = "/ip4/127.0.0.1/tcp/0",
+        peers: tuple[str, ...] = (),
+    ) -> None:
         self.home = home
         self.api_port = api_port
+        self.p2p_listen = p2p_listen
+        self.peers = peers
         self.log_path = log_path or home / "node.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -52,6 +62,10 @@ class NodeProcess:
             "--api-port",
             str(self.api_port),
         ]
+        if self.p2p_listen is not None:
+            cmd += ["--p2p-listen", self.p2p_listen]
+        for peer in self.peers:
+            cmd += ["--peer", peer]
         self.proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
             cmd,
             stdout=log,

@@ -11,6 +11,7 @@ from qos_app.bank import BankModule
 from qos_app.errors import NAMES
 from qos_chain.abci import CheckTxResult
 from qos_chain.consensus.solo import SoloConfig
+from qos_chain.consensus.timeouts import TimeoutConfig
 from qos_chain.db import open_database
 from qos_chain.execution import BlockExecutor
 from qos_chain.genesis import Genesis, load_genesis
@@ -46,6 +47,11 @@ def solo_config(cfg: NodeConfig) -> SoloConfig:
     )
 
 
+def timeout_config(cfg: NodeConfig) -> TimeoutConfig:
+    """Tendermint timeouts: CometBFT's defaults, commit wait = the configured block interval."""
+    return TimeoutConfig(commit_ns=int(cfg.consensus.block_interval * 1e9))
+
+
 def build_node(home: Home, now: int, config: NodeConfig | None = None) -> NodeBundle:
     cfg = config or load_config(home.config_file)
     genesis = load_genesis(home.genesis_file)
@@ -63,6 +69,7 @@ def build_node(home: Home, now: int, config: NodeConfig | None = None) -> NodeBu
         privval=FilePrivValidator(home.validator_key, home.validator_state),
         solo=solo_config(cfg),
         check_code_names=code_name,
+        timeouts=timeout_config(cfg),
     )
     node.start(now)
     return NodeBundle(home, cfg, genesis, db, store, app, node)
