@@ -58,7 +58,9 @@ def create_devnet(
     base_p2p_port: int = 26656,
     block_interval: float = 3.0,
     kdf: KdfParams | None = None,
+    ports: list[tuple[int, int]] | None = None,
 ) -> list[DevnetMember]:
+    """``ports``: explicit (api, p2p) ports per validator instead of the consecutive bases."""
     if not 1 <= n <= MAX_VALIDATORS:
         raise DevnetError(f"--validators must be 1..{MAX_VALIDATORS}")
     if (root / MANIFEST).exists():
@@ -71,9 +73,8 @@ def create_devnet(
         home.data_dir.mkdir(parents=True, exist_ok=True)
         validators.append(Validator(generate_key_file(home.validator_key), 10))
         key = load_or_create_node_key(home.root)
-        members.append(
-            DevnetMember(f"v{i}", home.root, base_api_port + i, base_p2p_port + i, key.peer_id)
-        )
+        api, p2p = ports[i] if ports else (base_api_port + i, base_p2p_port + i)
+        members.append(DevnetMember(f"v{i}", home.root, api, p2p, key.peer_id))
     dev = Keystore(members[0].home, kdf=kdf).import_mnemonic(
         DEV_KEY_NAME, DEV_PASSWORD, DEV_MNEMONIC
     )
@@ -111,6 +112,26 @@ def create_devnet(
     ]
     (root / MANIFEST).write_text(json.dumps({"chain_id": chain_id, "members": manifest}, indent=2))
     return members
+
+
+def add_full_node(
+    root: Path, members: list[DevnetMember], api_port: int, p2p_port: int
+) -> DevnetMember:
+    """A non-validator home with the devnet's genesis, bootstrapping from every validator."""
+    home = Home(root)
+    home.config_dir.mkdir(parents=True, exist_ok=True)
+    home.data_dir.mkdir(parents=True, exist_ok=True)
+    generate_key_file(home.validator_key)  # its own key: not in the validator set
+    home.genesis_file.write_bytes(Home(members[0].home).genesis_file.read_bytes())
+    key = load_or_create_node_key(home.root)
+    cfg = NodeConfig(
+        api=ApiConfig(port=api_port),
+        p2p=P2PConfig(
+            listen=f"/ip4/127.0.0.1/tcp/{p2p_port}", peers=tuple(m.multiaddr for m in members)
+        ),
+    )
+    home.config_file.write_text(render_config(cfg))
+    return DevnetMember(root.name, root, api_port, p2p_port, key.peer_id)
 
 
 def load_devnet(root: Path) -> list[DevnetMember]:
