@@ -119,7 +119,9 @@ class ChainNode:
         if self.can_produce():
             self._engine = SoloEngine(self._solo_config, state.next_height, now)
         else:  # several validators, or we follow as a full node: Tendermint
-            self.bft = BftDriver(self, self.timeouts)
+            self.bft = BftDriver(
+                self, self.timeouts, busy_wait_ns=self._solo_config.min_block_interval_ns
+            )
             self.bft.start(now)
         self._readmit_pending()
         log.info("started at height %d", state.last_block_height)

@@ -100,8 +100,11 @@ class Verdict(Enum):
 
 
 class BftDriver:
-    def __init__(self, node: ChainNode, config: TimeoutConfig | None = None) -> None:
+    def __init__(
+        self, node: ChainNode, config: TimeoutConfig | None = None, busy_wait_ns: int = 200_000_000
+    ) -> None:
         self.node = node
+        self.busy_wait_ns = busy_wait_ns  # wait after a commit while txs are pending
         state = node.state
         is_validator = state.validators.index_of(node.privval.address) is not None
         self.engine = TendermintEngine(
@@ -128,10 +131,14 @@ class BftDriver:
         return self.engine.state()
 
     def _start_height(self, now: int) -> None:
-        st = self.node.state
         self._own.clear()
         self._helped.clear()
-        self._run([StartHeight(st.next_height, st.validators, st.proposers)], now)
+        self._run([self._next_height_event()], now)
+
+    def _next_height_event(self) -> StartHeight:
+        st = self.node.state
+        wait = self.busy_wait_ns if len(self.node.mempool) else None
+        return StartHeight(st.next_height, st.validators, st.proposers, wait)
 
     def next_deadline(self) -> int:
         if self._timers:
@@ -168,8 +175,7 @@ class BftDriver:
                 self.node.commit_block(eff.block, eff.commit)
                 self._own.clear()
                 self._helped.clear()
-                st = self.node.state
-                return [StartHeight(st.next_height, st.validators, st.proposers)]
+                return [self._next_height_event()]
         elif isinstance(eff, ReportEvidence):
             payload = codec.encode(eff.evidence)
             if payload not in self.node.pending_evidence:

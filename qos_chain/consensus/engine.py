@@ -189,7 +189,8 @@ class TendermintEngine:
         follows = self._started and ev.height == self.height + 1 and self.step == RoundStep.COMMIT
         start_at = self._now
         if follows and self._decided_at is not None:
-            start_at = self._decided_at + self.config.commit_ns
+            wait = self.config.commit_ns if ev.commit_wait_ns is None else ev.commit_wait_ns
+            start_at = self._decided_at + wait
         self._started = True
         self.height = ev.height
         self.round = 0

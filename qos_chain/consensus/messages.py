@@ -43,6 +43,7 @@ class StartHeight:
     height: int
     validators: ValidatorSet
     proposers: ProposerState
+    commit_wait_ns: int | None = None  # None: config.commit_ns; shorter when txs are waiting
 
 
 @dataclass(frozen=True, slots=True)
