@@ -25,6 +25,7 @@ from qos_chain.consensus.events import (
 )
 from qos_chain.consensus.solo import SoloConfig, SoloEngine
 from qos_chain.consensus.timeouts import TimeoutConfig
+from qos_chain.consensus.wal import ConsensusWal
 from qos_chain.consensus.wire import BlockWithCommit
 from qos_chain.errors import ChainError, MempoolError, StoreError
 from qos_chain.execution import AppliedBlock, BlockExecutor
@@ -67,6 +68,7 @@ class ChainNode:
         solo: SoloConfig,
         check_code_names: Callable[[CheckTxResult], str] | None = None,
         timeouts: TimeoutConfig | None = None,
+        wal: ConsensusWal | None = None,
     ) -> None:
         self.genesis = genesis
         self.store = store
@@ -88,6 +90,7 @@ class ChainNode:
         self.outbox: list[NetEffect] = []  # network effects for the runtime to perform
         self.bft: BftDriver | None = None
         self.timeouts = timeouts
+        self.wal = wal
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -120,7 +123,10 @@ class ChainNode:
             self._engine = SoloEngine(self._solo_config, state.next_height, now)
         else:  # several validators, or we follow as a full node: Tendermint
             self.bft = BftDriver(
-                self, self.timeouts, busy_wait_ns=self._solo_config.min_block_interval_ns
+                self,
+                self.timeouts,
+                busy_wait_ns=self._solo_config.min_block_interval_ns,
+                wal=self.wal,
             )
             self.bft.start(now)
         self._readmit_pending()

@@ -47,6 +47,7 @@ from qos_chain.consensus.messages import (
 )
 from qos_chain.consensus.timeouts import TimeoutConfig
 from qos_chain.consensus.votes import DuplicateVoteEvidence, verify_evidence
+from qos_chain.consensus.wal import ConsensusWal
 from qos_chain.consensus.wire import (
     BlockWithCommit,
     ProposalMessage,
@@ -101,9 +102,14 @@ class Verdict(Enum):
 
 class BftDriver:
     def __init__(
-        self, node: ChainNode, config: TimeoutConfig | None = None, busy_wait_ns: int = 200_000_000
+        self,
+        node: ChainNode,
+        config: TimeoutConfig | None = None,
+        busy_wait_ns: int = 200_000_000,
+        wal: ConsensusWal | None = None,
     ) -> None:
         self.node = node
+        self.wal = wal
         self.busy_wait_ns = busy_wait_ns  # wait after a commit while txs are pending
         state = node.state
         is_validator = state.validators.index_of(node.privval.address) is not None
@@ -126,6 +132,33 @@ class BftDriver:
     def start(self, now: int) -> None:
         self._next_regossip = now + REGOSSIP_NS
         self._start_height(now)
+        self._replay_wal(now)
+
+    def _replay_wal(self, now: int) -> None:
+        """Feed back the logged messages of the height we resume at (see wal.py)."""
+        if self.wal is None:
+            return
+        nxt = self.node.state.next_height
+        events: list[Event] = []
+        for own, payload in self.wal.records():
+            try:
+                msg = decode_consensus(payload)
+            except DecodeError:
+                continue
+            if message_height(msg) != nxt or isinstance(msg, BlockWithCommit):
+                continue
+            if isinstance(msg, ProposalMessage):
+                events.append(ProposalReceived(msg.proposal, msg.block))
+                key = (msg.proposal.round, 0)
+            else:
+                events.append(VoteReceived(msg))
+                key = (msg.round, int(msg.type))
+            if own:
+                self._own[key] = payload
+                self.outbox.append(SendConsensus(payload))
+        if events:
+            log.info("replaying %d consensus messages from the WAL at height %d", len(events), nxt)
+            self._run(events, now)
 
     def round_state(self) -> RoundState:
         return self.engine.state()
@@ -160,12 +193,10 @@ class BftDriver:
             heapq.heappush(self._timers, (eff.at_ns, self._seq, ev))
         elif isinstance(eff, BroadcastVote):
             payload = codec.encode(eff.vote)
-            self._own[(eff.vote.round, int(eff.vote.type))] = payload
-            self.outbox.append(SendConsensus(payload))
+            self._speak((eff.vote.round, int(eff.vote.type)), payload)
         elif isinstance(eff, BroadcastProposal):
             payload = codec.encode(ProposalMessage(eff.proposal, eff.block))
-            self._own[(eff.proposal.round, 0)] = payload
-            self.outbox.append(SendConsensus(payload))
+            self._speak((eff.proposal.round, 0), payload)
         elif isinstance(eff, RequestProposalBlock):
             if eff.height == self.node.state.next_height:
                 block = self.node.build_block(now)
@@ -173,6 +204,8 @@ class BftDriver:
         elif isinstance(eff, Decide):
             if eff.height == self.node.state.next_height:
                 self.node.commit_block(eff.block, eff.commit)
+                if self.wal is not None:
+                    self.wal.reset()
                 self._own.clear()
                 self._helped.clear()
                 return [self._next_height_event()]
@@ -182,6 +215,13 @@ class BftDriver:
                 self.node.pending_evidence.append(payload)
                 self.outbox.append(PublishEvidence(payload))
         return []
+
+    def _speak(self, key: tuple[int, int], payload: bytes) -> None:
+        """Persist before speaking: WAL (fsync) first, then the network."""
+        if self.wal is not None:
+            self.wal.append(payload, own=True)
+        self._own[key] = payload
+        self.outbox.append(SendConsensus(payload))
 
     # ------------------------------------------------------------------ inputs
 
@@ -243,7 +283,10 @@ class BftDriver:
         if isinstance(msg, BlockWithCommit):
             if height == nxt:
                 self._run([CommitReceived(msg.block, msg.commit)], now)
-        elif isinstance(msg, ProposalMessage):
+            return
+        if self.wal is not None and height == nxt:
+            self.wal.append(payload, own=False)
+        if isinstance(msg, ProposalMessage):
             self._run([ProposalReceived(msg.proposal, msg.block)], now)
         else:
             self._run([VoteReceived(msg)], now)
@@ -294,6 +337,8 @@ class BftDriver:
                 break
             applied += 1
         if applied:
+            if self.wal is not None:
+                self.wal.reset()
             self._timers.clear()
             self._start_height(now)
         return applied

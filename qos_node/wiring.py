@@ -12,6 +12,7 @@ from qos_app.errors import NAMES
 from qos_chain.abci import CheckTxResult
 from qos_chain.consensus.solo import SoloConfig
 from qos_chain.consensus.timeouts import TimeoutConfig
+from qos_chain.consensus.wal import ConsensusWal
 from qos_chain.db import open_database
 from qos_chain.execution import BlockExecutor
 from qos_chain.genesis import Genesis, load_genesis
@@ -70,6 +71,7 @@ def build_node(home: Home, now: int, config: NodeConfig | None = None) -> NodeBu
         solo=solo_config(cfg),
         check_code_names=code_name,
         timeouts=timeout_config(cfg),
+        wal=ConsensusWal(home.data_dir / "cs.wal"),
     )
     node.start(now)
     return NodeBundle(home, cfg, genesis, db, store, app, node)

@@ -11,6 +11,7 @@ from pathlib import Path
 from qos_chain.abci import Application
 from qos_chain.consensus.solo import SoloConfig
 from qos_chain.consensus.timeouts import TimeoutConfig
+from qos_chain.consensus.wal import ConsensusWal
 from qos_chain.db import open_database
 from qos_chain.execution import AppliedBlock, BlockExecutor
 from qos_chain.genesis import ConsensusParams, Genesis
@@ -83,6 +84,7 @@ class Cluster:
             privval=FilePrivValidator(m.root / "key.json", m.root / "signer.json"),
             solo=SoloConfig(),
             timeouts=self.timeouts,
+            wal=ConsensusWal(m.root / "cs.wal"),
         )
         node.add_listener(m.blocks.append)
         node.start(self.clock)
@@ -93,6 +95,8 @@ class Cluster:
         """Drop the node object without any shutdown (its last write is on disk)."""
         assert m.node is not None
         m.node.store.db.close()
+        if m.node.wal is not None:
+            m.node.wal.close()
         m.node = None
         m.up = False
 
