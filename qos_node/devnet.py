@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from qos_chain.address import address_to_text
+from qos_chain.address import Address, address_to_text
 from qos_chain.errors import QosError
 from qos_chain.genesis import ConsensusParams, Genesis, canonical_json
 from qos_chain.privval import generate_key_file
@@ -59,6 +59,8 @@ def create_devnet(
     block_interval: float = 3.0,
     kdf: KdfParams | None = None,
     ports: list[tuple[int, int]] | None = None,
+    balances: dict[Address, int] | None = None,
+    min_block_interval: float = 0.2,
 ) -> list[DevnetMember]:
     """``ports``: explicit (api, p2p) ports per validator instead of the consecutive bases."""
     if not 1 <= n <= MAX_VALIDATORS:
@@ -78,6 +80,8 @@ def create_devnet(
     dev = Keystore(members[0].home, kdf=kdf).import_mnemonic(
         DEV_KEY_NAME, DEV_PASSWORD, DEV_MNEMONIC
     )
+    funded: dict[Address, int] = dict(balances or {})
+    funded[dev.address] = funded.get(dev.address, 0) + DEV_FUNDS
     genesis = Genesis(
         chain_id=chain_id,
         genesis_time_ns=time.time_ns() // 10**9 * 10**9,
@@ -85,7 +89,7 @@ def create_devnet(
         validators=tuple(validators),
         consensus=ConsensusParams(),
         app_state=canonical_json(
-            {"bank": {"balances": {address_to_text(dev.address): str(DEV_FUNDS)}}}
+            {"bank": {"balances": {address_to_text(a): str(v) for a, v in sorted(funded.items())}}}
         ),
     )
     for m in members:
@@ -93,7 +97,9 @@ def create_devnet(
         genesis.save(home.genesis_file)
         cfg = NodeConfig(
             api=ApiConfig(port=m.api_port),
-            consensus=ConsensusConfig(block_interval=block_interval),
+            consensus=ConsensusConfig(
+                block_interval=block_interval, min_block_interval=min_block_interval
+            ),
             p2p=P2PConfig(
                 listen=f"/ip4/127.0.0.1/tcp/{m.p2p_port}",
                 peers=tuple(o.multiaddr for o in members if o is not m),
