@@ -1,18 +1,42 @@
-"""Run every benchmark and print figures with their ratios."""
+"""Run the benchmarks and print figures with their ratios.
+
+``python -m bench`` runs both quickly (tx throughput, and did:qos with 20,000 DIDs in
+state); ``--only tx|did`` picks one; ``--dids 1000000`` is the identity issue's target.
+``--network`` runs the 4-validator-process load benchmark instead (slow, ~2 minutes).
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from bench import tx_throughput
+from bench import did_bench, network_bench, tx_throughput
 
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench")
+    p.add_argument("--only", choices=["tx", "did"], default=None, help="run one benchmark")
     p.add_argument("--txs", type=int, default=4000, help="transactions to push through")
     p.add_argument("--senders", type=int, default=40)
+    p.add_argument("--creates", type=int, default=2000, help="DID creates through the node")
+    p.add_argument("--dids", type=int, default=20_000, help="DIDs in state for resolution")
+    p.add_argument("--resolves", type=int, default=2000, help="resolutions timed per API")
+    p.add_argument("--workers", type=int, default=2, help="processes populating DID state")
+    p.add_argument(
+        "--network", action="store_true", help="4 validator processes under load (issue 3)"
+    )
+    p.add_argument("--rates", default="100,250,500,1000,2000", help="--network: offered tx/s")
+    p.add_argument("--step-s", type=float, default=8.0, help="--network: seconds per rate")
+    p.add_argument("--net-senders", type=int, default=64, help="--network: senders per step")
+    p.add_argument("--idle-s", type=float, default=10.0, help="--network: idle seconds")
+    p.add_argument("--inflight", type=int, default=256, help="--network: max requests open")
     args = p.parse_args()
-    tx_throughput.run(args.txs, args.senders)
+    if args.network:
+        network_bench.main_args(args)
+        return
+    if args.only in (None, "tx"):
+        tx_throughput.run(args.txs, args.senders)
+    if args.only in (None, "did"):
+        did_bench.run(args.creates, args.dids, args.resolves, args.workers)
 
 
 main()

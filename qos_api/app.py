@@ -1,5 +1,6 @@
 """The ASGI application: GraphQL at ``/graphql`` (GraphiQL on browser GET, subscriptions
-over ``graphql-transport-ws``) and ``GET /health``, with a request body size limit."""
+over ``graphql-transport-ws``), ``GET /health`` and the Universal Resolver driver route
+``GET /1.0/identifiers/{did}`` (``did_rest``), with a request body size limit."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from qos_api.did_rest import resolver_endpoint
 from qos_api.ports import NodePort
 from qos_api.schema import ApiContext, schema
 
@@ -107,6 +109,7 @@ def create_app(port: NodePort) -> Starlette:
     return Starlette(
         routes=[
             Route("/health", health, methods=["GET"]),
+            Route("/1.0/identifiers/{did:path}", resolver_endpoint(port), methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],

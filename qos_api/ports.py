@@ -13,6 +13,9 @@ Contract of every implementation:
 * ``submit_tx`` never raises for a refused tx: it returns :class:`SubmitRejected` with a
   stable code (the mempool's codes, the app's code names, ``invalid_encoding`` or
   ``internal``);
+* identity reads (``resolve_did``, ``did_history``, ``identities``, ``did_state``) read
+  committed state through :class:`qos_identity.resolver.Resolver`, each call from one
+  snapshot; ``resolve_did`` never raises for a bad DID (the W3C error is in the result);
 * ``subscribe_blocks`` yields every block committed after the subscription started, in
   height order, and never blocks the node: a subscriber that falls too far behind is
   dropped and its iterator raises :class:`SubscriberTooSlow`.
@@ -26,6 +29,8 @@ from typing import Protocol
 
 from qos_chain.errors import QosError
 from qos_chain.types import Block, Commit, TxResult
+from qos_identity.resolver import IdentityPage, ResolutionResult, VersionInfo
+from qos_identity.state import DidState
 
 
 class SubscriberTooSlow(QosError):
@@ -99,3 +104,15 @@ class NodePort(Protocol):
     async def submit_tx(self, raw: bytes) -> SubmitAccepted | SubmitRejected: ...
 
     def subscribe_blocks(self) -> AsyncIterator[BlockInfo]: ...
+
+    # identity (did:qos state and did:key, read-only)
+
+    async def resolve_did(
+        self, did: str, version_id: str | None, version_time: str | None, accept: str
+    ) -> ResolutionResult: ...
+
+    async def did_history(self, did: str) -> list[VersionInfo]: ...
+
+    async def identities(self, controller: str, first: int, after: str | None) -> IdentityPage: ...
+
+    async def did_state(self, did: str) -> DidState | None: ...

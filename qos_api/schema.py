@@ -12,15 +12,24 @@ import base64
 import binascii
 import re
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
+from qos_api.context import ApiContext, Info
 from qos_api.errors import ApiError, should_mask_error
+from qos_api.identity import (
+    DidResolutionResult,
+    Identity,
+    IdentityConnection,
+    IdentityEvent,
+    identity_tx_problem,
+    list_identities,
+    resolve_identity,
+    watch_identity,
+)
 from qos_api.pagination import DEFAULT_FIRST, MAX_FIRST, check_first, decode_cursor, encode_cursor
 from qos_api.ports import NodePort, SubmitAccepted, SubscriberTooSlow
 from qos_api.types import (
@@ -42,6 +51,9 @@ from qos_api.types import (
 )
 from qos_chain.address import address_from_text
 from qos_chain.errors import InvalidAddress
+from qos_identity.resolver import DID_LD_JSON
+
+__all__ = ["ApiContext", "Info", "schema"]
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -65,15 +77,15 @@ in the mempool (it is committed in a later block: poll `transaction(hash)` or su
   `insufficient_fee_funds`, `invalid_amount`;
 * `internal` (a node fault; nothing was stored)."""
 
+SUBMIT_DID_DESCRIPTION = """Submit a signed transaction that carries did:qos operations only
+(`qos.identity.v1.*` messages, or a `MsgDidBatch`).
 
-@dataclass(slots=True)
-class ApiContext:
-    port: NodePort
-    request: Any = None
-    response: Any = None
-
-
-Info = strawberry.Info[ApiContext, None]
+Every operation is signed by the client (`qos_identity.client`, `qos did ...`) and the
+tx by the submitting account: the node never needs a user's private key. Same encoding and
+result as `submitTransaction`, plus the code `not_identity_operation` for a tx carrying
+other messages (and `malformed_tx` if it does not decode). Per-operation outcomes are the
+`did_operation` events of the committed tx (`transaction(hash) { events }`) and the
+`identityEvents` subscription."""
 
 
 def _port(info: Info) -> NodePort:
@@ -152,6 +164,45 @@ class Query:
             return InvalidInput(code=exc.code, message=exc.message)
         return Account.of(await _port(info).account(addr))
 
+    @field(
+        "Resolve a DID (did:qos from chain state, did:key locally) to a W3C DID Resolution "
+        "result, optionally at a version (`versionId`, or `versionTime` as an RFC 3339 "
+        "time with zone). Resolution errors are data: `didResolutionMetadata.error` is "
+        "invalidDid, notFound, methodNotSupported or invalidOptions."
+    )
+    async def resolve_did(
+        self,
+        info: Info,
+        did: str,
+        version_id: str | None = None,
+        version_time: str | None = None,
+    ) -> DidResolutionResult:
+        r = await _port(info).resolve_did(did, version_id, version_time, DID_LD_JSON)
+        return DidResolutionResult.of(r)
+
+    @field(
+        "An identity (did:qos or did:key) with its document, metadata, controllers and "
+        "history; null if the DID is not registered. A malformed DID is an error with "
+        "code invalidDid; another method, methodNotSupported."
+    )
+    async def identity(self, info: Info, did: str) -> Identity | None:
+        return await resolve_identity(_port(info), info, did)
+
+    @field(
+        f"DIDs controlled by `controller` (a controller DID, or the did:key of an ed25519 "
+        f"capabilityInvocation key), ordered by DID (Relay connection). `first` is "
+        f"0..{MAX_FIRST}; `after` is a cursor from a previous page."
+    )
+    async def identities(
+        self,
+        info: Info,
+        controller: str,
+        first: int | None = DEFAULT_FIRST,
+        after: str | None = None,
+    ) -> IdentityConnection:
+        n = DEFAULT_FIRST if first is None else first
+        return await list_identities(_port(info), info, controller, n, after)
+
 
 @strawberry.type
 class Mutation:
@@ -163,6 +214,22 @@ class Mutation:
             return TransactionRejected(
                 code="invalid_encoding", message="signedTx is not valid standard base64"
             )
+        result = await _port(info).submit_tx(raw)
+        if isinstance(result, SubmitAccepted):
+            return TransactionAccepted(hash=result.tx_hash.hex())
+        return TransactionRejected(code=result.code, message=result.message)
+
+    @mutation(SUBMIT_DID_DESCRIPTION)
+    async def submit_did_operation(self, info: Info, signed_tx: str) -> SubmitTransactionResult:
+        try:
+            raw = base64.b64decode(signed_tx, validate=True)
+        except (binascii.Error, ValueError):
+            return TransactionRejected(
+                code="invalid_encoding", message="signedTx is not valid standard base64"
+            )
+        problem = identity_tx_problem(raw)
+        if problem is not None:
+            return TransactionRejected(code=problem[0], message=problem[1])
         result = await _port(info).submit_tx(raw)
         if isinstance(result, SubmitAccepted):
             return TransactionAccepted(hash=result.tx_hash.hex())
@@ -186,6 +253,19 @@ class Subscription:
         finally:  # release the port's subscriber slot now, not at garbage collection
             if isinstance(stream, AsyncGenerator):
                 await stream.aclose()
+
+    @subscription(
+        "Applied operations on a did:qos DID, from blocks committed after subscribing: "
+        "created, updated, key rotated, recovered, deactivated, identifiers linked (with "
+        "the new versionId and the block height). Refused operations emit nothing. "
+        "A malformed DID is an error with code invalidDid."
+    )
+    async def identity_events(self, info: Info, did: str) -> AsyncGenerator[IdentityEvent, None]:
+        try:
+            async for ev in watch_identity(_port(info), did):
+                yield ev
+        except SubscriberTooSlow as exc:
+            raise ApiError(exc.message, code=exc.code) from exc
 
 
 class QosSchema(strawberry.Schema):

@@ -4,6 +4,9 @@
   writer), one per worker thread of a small pool, so a slow query never stalls the loop
   that drives consensus. With an in-memory database (``read_db_path=None``) there is no
   second connection to open: reads then use the node's own store and app, on the loop.
+* Identity reads (``resolve_did``, ``did_history``, ``identities``, ``did_state``) run a
+  :class:`~qos_identity.resolver.Resolver` over the worker's read-only connection
+  (``sqlite_reader``) inside one read transaction, so a call sees one committed snapshot.
 * Writes (``submit_tx``) call the node directly: it is the single writer and lives on the
   calling loop. Refusals become :class:`SubmitRejected` with a stable code.
 * Subscriptions: one node listener fans each committed block out to per-subscriber bounded
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -47,6 +51,14 @@ from qos_chain.errors import MempoolError
 from qos_chain.execution import AppliedBlock
 from qos_chain.node import ChainNode, TxRejected
 from qos_chain.store import BlockStore
+from qos_identity.resolver import (
+    IdentityPage,
+    ResolutionResult,
+    Resolver,
+    VersionInfo,
+    sqlite_reader,
+)
+from qos_identity.state import DidState
 
 log = logging.getLogger("qos.node.port")
 
@@ -74,6 +86,17 @@ def rejection_code(code: str) -> str:
     if m and m.group(1) == CODESPACE:
         return NAMES.get(int(m.group(2)), code)
     return code
+
+
+def read_snapshot(conn: sqlite3.Connection, fn: Callable[[], T]) -> T:
+    """Run ``fn`` inside one read transaction (one WAL snapshot) unless one is open."""
+    if conn.in_transaction:
+        return fn()
+    conn.execute("BEGIN")
+    try:
+        return fn()
+    finally:
+        conn.execute("COMMIT")
 
 
 def load_block_info(store: BlockStore, height: int) -> BlockInfo | None:
@@ -200,6 +223,39 @@ class LocalNodePort(NodePort):
     async def transaction(self, tx_hash: bytes) -> TxInfo | None:
         rec = await self._read(lambda s: s.tx(tx_hash))
         return None if rec is None else TxInfo(rec.hash, rec.height, rec.index, rec.tx, rec.result)
+
+    def _resolver(self, store: BlockStore) -> Resolver:
+        resolver: Resolver | None = getattr(self._local, "resolver", None)
+        if resolver is None or self._executor is None:
+            resolver = Resolver(*sqlite_reader(store.db.conn))
+            if self._executor is not None:
+                self._local.resolver = resolver
+        return resolver
+
+    async def _identity_read(self, fn: Callable[[Resolver], T]) -> T:
+        def run(s: BlockStore) -> T:
+            r = self._resolver(s)
+            return read_snapshot(s.db.conn, lambda: fn(r))
+
+        return await self._read(run)
+
+    async def resolve_did(
+        self, did: str, version_id: str | None, version_time: str | None, accept: str
+    ) -> ResolutionResult:
+        return await self._identity_read(
+            lambda r: r.resolve(did, version_id, version_time, accept=accept)
+        )
+
+    async def did_history(self, did: str) -> list[VersionInfo]:
+        return await self._identity_read(lambda r: r.history(did))
+
+    async def identities(self, controller: str, first: int, after: str | None) -> IdentityPage:
+        return await self._identity_read(
+            lambda r: r.identities_by_controller(controller, first, after)
+        )
+
+    async def did_state(self, did: str) -> DidState | None:
+        return await self._identity_read(lambda r: r.state(did))
 
     async def account(self, address: bytes) -> AccountInfo:
         if self._executor is None:
