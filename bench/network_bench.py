@@ -382,7 +382,8 @@ def run(
     print(
         f"network benchmark: {N_VALIDATORS} validator processes, fresh senders per step "
         f"(max({senders}, rate / {PER_SENDER_RATE:.0f})), {step_s:.0f} s per step,\n  "
-        f"{n_txs} transfers pre-signed in {time.perf_counter() - t:.1f} s, {psutil.cpu_count()} CPUs",
+        f"{n_txs} transfers pre-signed in {time.perf_counter() - t:.1f} s, "
+        f"{psutil.cpu_count()} CPUs",
         flush=True,
     )
     funded: dict[Address, int] = {
