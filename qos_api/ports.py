@@ -88,6 +88,41 @@ class SubmitRejected:
 SubmitResult = SubmitAccepted | SubmitRejected
 
 
+@dataclass(frozen=True, slots=True)
+class ConsensusStateInfo:
+    height: int  # the height being decided
+    round: int
+    step: str  # new_height | propose | prevote | precommit | commit | solo
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatorInfo:
+    address: bytes
+    public_key: bytes
+    power: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeerView:
+    peer_id: str
+    addrs: tuple[str, ...]
+    is_validator: bool
+    score: float
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceInfo:
+    included_at: int  # the block that included it
+    validator: bytes
+    height: int  # of the two conflicting votes
+    round: int
+    vote_type: str
+    block_hash_a: bytes
+    block_hash_b: bytes
+    raw: bytes  # canonical encoding (DuplicateVoteEvidence, codec tag 30)
+
+
 class NodePort(Protocol):
     async def status(self) -> NodeStatus: ...
 
@@ -116,3 +151,11 @@ class NodePort(Protocol):
     async def identities(self, controller: str, first: int, after: str | None) -> IdentityPage: ...
 
     async def did_state(self, did: str) -> DidState | None: ...
+
+    async def consensus_state(self) -> ConsensusStateInfo: ...
+
+    async def validators(self) -> list[ValidatorInfo]: ...
+
+    async def peers(self) -> list[PeerView]: ...
+
+    async def evidence(self, limit: int) -> list[EvidenceInfo]: ...

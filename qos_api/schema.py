@@ -18,6 +18,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
+from qos_api.consensus import ConsensusStateView, EvidenceView, PeerType, ValidatorView
 from qos_api.context import ApiContext, Info
 from qos_api.errors import ApiError, should_mask_error
 from qos_api.identity import (
@@ -104,6 +105,24 @@ class Query:
     @field("The node's chain head and mempool size.")
     async def status(self, info: Info) -> NodeStatusView:
         return NodeStatusView.of(await _port(info).status())
+
+    @field("Validators of the next block, in canonical (address) order.")
+    async def validators(self, info: Info) -> list[ValidatorView]:
+        return [ValidatorView.of(v) for v in await _port(info).validators()]
+
+    @field("This node's consensus position: height being decided, round and step.")
+    async def consensus_state(self, info: Info) -> ConsensusStateView:
+        return ConsensusStateView.of(await _port(info).consensus_state())
+
+    @field("Connected peers (status handshake done), with their reported heights.")
+    async def peers(self, info: Info) -> list[PeerType]:
+        return [PeerType.of(p) for p in await _port(info).peers()]
+
+    @field("Committed equivocation evidence, newest first (at most 100).")
+    async def evidence(self, info: Info, first: int = 20) -> list[EvidenceView]:
+        if not 0 <= first <= MAX_FIRST:
+            raise ApiError(f"evidence: first must be 0..{MAX_FIRST}")
+        return [EvidenceView.of(e) for e in await _port(info).evidence(first)]
 
     @field(
         "A committed block by `height` or by hex `hash` (exactly one); "

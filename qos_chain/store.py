@@ -11,6 +11,7 @@ Tables (migration set ``qos_chain``):
   txs(height, idx, hash, data, result)  PK (height, idx), index on hash
   chain_state(id PK = 1, data)   encode(ChainState) after the last committed block
   mempool(hash PK, seq, data)    txs acknowledged to clients but not yet in a block
+  evidence(height, idx, data)    committed equivocation evidence (DuplicateVoteEvidence)
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ def m001_initial(db: Database) -> None:
     db.execute("CREATE TABLE chain_state (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB)")
     db.execute(
         "CREATE TABLE mempool (hash BLOB PRIMARY KEY, seq INTEGER NOT NULL, data BLOB NOT NULL)"
+    )
+
+
+@migrations()
+def m002_evidence(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE evidence (height INTEGER NOT NULL, idx INTEGER NOT NULL, "
+        "data BLOB NOT NULL, PRIMARY KEY (height, idx))"
     )
 
 
@@ -94,6 +103,10 @@ class BlockStore:
             ],
         )
         c.executemany("DELETE FROM mempool WHERE hash = ?", [(tx_hash(tx),) for tx in block.txs])
+        c.executemany(
+            "INSERT INTO evidence (height, idx, data) VALUES (?, ?, ?)",
+            [(h.height, i, ev) for i, ev in enumerate(block.evidence)],
+        )
         self.save_state(state)
 
     def save_state(self, state: ChainState) -> None:
@@ -186,6 +199,13 @@ class BlockStore:
             "SELECT result FROM txs WHERE height = ? ORDER BY idx", (height,)
         )
         return [_decode(TxResult, r[0]) for r in rows]
+
+    def evidence(self, limit: int) -> list[tuple[int, bytes]]:
+        """Committed evidence, newest first: (height, encoded evidence)."""
+        rows = self.db.conn.execute(
+            "SELECT height, data FROM evidence ORDER BY height DESC, idx LIMIT ?", (limit,)
+        )
+        return [(int(r[0]), bytes(r[1])) for r in rows]
 
     def iter_blocks(self, start: int, stop: int) -> Iterator[Block]:
         for h in range(start, stop + 1):

@@ -35,19 +35,25 @@ from sqlite_utils import Database
 from qos_api.ports import (
     AccountInfo,
     BlockInfo,
+    ConsensusStateInfo,
+    EvidenceInfo,
     NodePort,
     NodeStatus,
+    PeerView,
     SubmitAccepted,
     SubmitRejected,
     SubscriberTooSlow,
     TxInfo,
+    ValidatorInfo,
 )
 from qos_app.accounts import BALANCE_PREFIX, NONCE_PREFIX, get_balance, get_nonce
 from qos_app.app import QosApp
 from qos_app.errors import CODESPACE, NAMES, AppError
+from qos_chain import codec
 from qos_chain.address import Address, address_to_text
+from qos_chain.consensus.votes import DuplicateVoteEvidence
 from qos_chain.db import open_database
-from qos_chain.errors import MempoolError
+from qos_chain.errors import DecodeError, MempoolError
 from qos_chain.execution import AppliedBlock
 from qos_chain.node import ChainNode, TxRejected
 from qos_chain.store import BlockStore
@@ -124,7 +130,9 @@ class LocalNodePort(NodePort):
         node_id: str = "",
         *,
         queue_size: int = SUBSCRIBER_QUEUE_SIZE,
+        peers: Callable[[], list[PeerView]] | None = None,
     ) -> None:
+        self._peers = peers
         self._node = node
         self._app = app
         self._path = read_db_path
@@ -199,6 +207,42 @@ class LocalNodePort(NodePort):
             validator_address=address_to_text(self._node.privval.address),
             mempool_size=len(self._node.mempool),
         )
+
+    async def consensus_state(self) -> ConsensusStateInfo:
+        height, round_, step = self._node.round_state()
+        return ConsensusStateInfo(height, round_, step)
+
+    async def validators(self) -> list[ValidatorInfo]:
+        vals = self._node.state.validators.validators
+        return [ValidatorInfo(v.address, v.public_key, v.power) for v in vals]
+
+    async def peers(self) -> list[PeerView]:
+        return [] if self._peers is None else self._peers()
+
+    async def evidence(self, limit: int) -> list[EvidenceInfo]:
+        def get(s: BlockStore) -> list[EvidenceInfo]:
+            out = []
+            for included_at, raw in s.evidence(limit):
+                try:
+                    ev = codec.decode(DuplicateVoteEvidence, raw)
+                except DecodeError:
+                    continue
+                a, b = ev.vote_a, ev.vote_b
+                out.append(
+                    EvidenceInfo(
+                        included_at,
+                        a.validator,
+                        a.height,
+                        a.round,
+                        a.type.name.lower(),
+                        a.block_hash,
+                        b.block_hash,
+                        raw,
+                    )
+                )
+            return out
+
+        return await self._read(get)
 
     async def block_by_height(self, height: int) -> BlockInfo | None:
         return await self._read(lambda s: load_block_info(s, height))

@@ -20,6 +20,7 @@ from qos_chain.mempool.pool import Mempool, MempoolConfig
 from qos_chain.node import ChainNode
 from qos_chain.privval import FilePrivValidator
 from qos_chain.store import BlockStore
+from qos_identity.credentials.module import CredentialModule
 from qos_identity.module import IdentityModule
 from qos_node.config import Home, NodeConfig, load_config
 
@@ -59,7 +60,7 @@ def build_node(home: Home, now: int, config: NodeConfig | None = None) -> NodeBu
     home.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(home.db_path)
     store = BlockStore(db)
-    app = QosApp(db, genesis.chain_id, modules=[BankModule(), IdentityModule()])
+    app = QosApp(db, genesis.chain_id, modules=[BankModule(), IdentityModule(), CredentialModule()])
     m = cfg.mempool
     node = ChainNode(
         genesis=genesis,

@@ -64,6 +64,7 @@ def node_cmd(
 ) -> None:
     """Run the node: consensus, the p2p network and the API (GraphQL at /graphql)."""
     from qos_api.app import create_app
+    from qos_api.ports import PeerView
     from qos_node.port import LocalNodePort
     from qos_node.runtime import NodeRuntime, TrioGateway
     from qos_node.service import BridgedNode, NodeService
@@ -99,8 +100,17 @@ def node_cmd(
     host = api_host or cfg.api.host
     port = api_port or cfg.api.port
 
+    def peer_views() -> list[PeerView]:
+        return [
+            PeerView(str(p.peer_id), p.addrs, p.is_validator, p.score, p.height)
+            for p in network.peers()
+        ]
+
     def make_api() -> Any:
-        return create_app(LocalNodePort(bridged, bundle.app, home.db_path, node_id=key.peer_id))
+        port = LocalNodePort(
+            bridged, bundle.app, home.db_path, node_id=key.peer_id, peers=peer_views
+        )
+        return create_app(port)
 
     role = "validator" if is_validator else "full node"
     click.echo(

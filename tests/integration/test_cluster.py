@@ -4,11 +4,16 @@ halting without forking below quorum, partitions, and a following full node."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from nacl.signing import SigningKey
 
+from qos_chain import codec
+from qos_chain.sign import DOMAIN_VOTE, sign_bytes
 from qos_chain.testing.cluster import Cluster
+from qos_chain.types import Vote, VoteType, canonical_vote
 
 
 @pytest.fixture
@@ -87,3 +92,30 @@ def test_partitioned_validator_heals_and_syncs(cluster: Cluster) -> None:
     cluster.partitioned.clear()
     cluster.run_until(lambda: min(cluster.heights()) >= 11)
     cluster.safety()
+
+
+def test_equivocation_becomes_evidence_in_a_block(cluster: Cluster) -> None:
+    cluster.run_until(lambda: min(cluster.heights()) >= 2)
+    byz = cluster.members[0]
+    assert byz.node is not None
+    key = SigningKey(bytes.fromhex(json.loads((byz.root / "key.json").read_text())["private_key"]))
+    height = min(m.node.state.next_height for m in cluster.members if m.node is not None)
+    addr = byz.node.privval.address
+    index = byz.node.state.validators.index_of(addr)
+    assert index is not None
+    for block_hash in (b"\x0a" * 32, b"\x0b" * 32):  # two prevotes for one (height, round)
+        v = Vote(VoteType.PREVOTE, height, 0, block_hash, 1, addr, index, b"")
+        sig = key.sign(sign_bytes(DOMAIN_VOTE, "qos-cluster", canonical_vote(v))).signature
+        signed = Vote(v.type, v.height, 0, block_hash, 1, addr, index, sig)
+        for m in cluster.members[1:4]:
+            assert m.node is not None
+            m.node.receive_consensus(codec.encode(signed), byz.name, cluster.clock)
+
+    def committed_evidence() -> bool:
+        return all(m.node is not None and m.node.store.evidence(10) for m in cluster.members)
+
+    cluster.run_until(committed_evidence)
+    cluster.safety()
+    (h, raw), *_ = cluster.members[2].node.store.evidence(10)  # type: ignore[union-attr]
+    assert h >= height
+    assert addr in raw  # the equivocating validator is named in the evidence
