@@ -32,7 +32,11 @@ def graphql(
         raise ApiError("API answered with a non-object")
     errors = body.get("errors")
     if errors:
-        raise ApiError("; ".join(str(e.get("message", e)) for e in errors))
+        first = errors[0] if isinstance(errors[0], dict) else {}
+        ext = first.get("extensions") or {}
+        code = ext.get("code") if isinstance(ext, dict) else None
+        message = "; ".join(str(e.get("message", e)) for e in errors if isinstance(e, dict))
+        raise ApiError(message or "the API reported an error", code=str(code) if code else None)
     data = body.get("data")
     if not isinstance(data, dict):
         raise ApiError(f"API answered HTTP {resp.status_code} without data")
