@@ -29,6 +29,7 @@ def main() -> None:
     p.add_argument("--net-senders", type=int, default=64, help="--network: senders per step")
     p.add_argument("--idle-s", type=float, default=10.0, help="--network: idle seconds")
     p.add_argument("--inflight", type=int, default=256, help="--network: max requests open")
+    p.add_argument("--net-dir", default=None, help="--network: keep the devnet (logs) here")
     args = p.parse_args()
     if args.network:
         network_bench.main_args(args)

@@ -53,6 +53,7 @@ SUBMIT = (
 NEW_BLOCKS = "subscription { newBlocks { height time transactions { hash } } }"
 STATUS = "{ status { height } }"
 TO = bytes([7]) * 20
+STEP_GRACE_S = 2.0  # a step sends for at most its length + this
 PER_SENDER_RATE = 4.0  # tx/s per wallet: senders per step = max(--net-senders, rate / 4)
 
 
@@ -135,6 +136,13 @@ class Step:
     node_cpu: float = 0.0  # summed over nodes: every other thread (trio: consensus, p2p, exec)
     late_s: float = 0.0  # the most a submission started after its due time
     senders: int = 0
+    machine_busy: float = 0.0  # % of all CPUs not idle (includes steal)
+    machine_steal: float = 0.0
+    machine_kernel: float = 0.0  # system + irq + softirq
+    others: float = 0.0  # busy CPU not spent by the nodes or this client (% of a core)
+    blocks: int = 0  # blocks whose time is inside the window
+    max_block_txs: int = 0
+    planned: int = 0
 
     @property
     def achieved(self) -> float:
@@ -165,28 +173,39 @@ class CpuMeter:
         out: dict[str, tuple[float, float]] = {}
         for name, p in self.procs.items():
             main = 0.0
-            total = 0.0
             for t in p.threads():
-                cost = t.user_time + t.system_time
-                total += cost
                 if t.id == p.pid:
-                    main = cost
+                    main = t.user_time + t.system_time
+            ct = p.cpu_times()  # includes threads that have already exited
+            total = ct.user + ct.system
             out[name] = (total, main)
         return out
 
     def begin(self) -> None:
         self.t0 = time.perf_counter()
         self.start = self._snap()
+        self.sys0 = psutil.cpu_times()
 
     def end(self, step: Step) -> None:
         wall = time.perf_counter() - self.t0
         now = self._snap()
+        sys1 = psutil.cpu_times()
+        spent = sum(sys1) - sum(self.sys0)
+        if spent > 0:
+            step.machine_busy = 100 * (1 - (sys1.idle - self.sys0.idle) / spent)
+            step.machine_steal = 100 * (sys1.steal - self.sys0.steal) / spent
+            kernel = (sys1.system + sys1.softirq + sys1.irq) - (
+                self.sys0.system + self.sys0.softirq + self.sys0.irq
+            )
+            step.machine_kernel = 100 * kernel / spent
         for name, (total, main) in now.items():
             t0, m0 = self.start[name]
             step.cpu[name] = 100 * (total - t0) / wall
             if name.startswith("v"):
                 step.api_cpu += 100 * (main - m0) / wall
                 step.node_cpu += 100 * ((total - main) - (t0 - m0)) / wall
+        ours = sum(step.cpu.values())
+        step.others = max(0.0, step.machine_busy * (psutil.cpu_count() or 1) - ours)
 
 
 def _seed(step: int, sender: int) -> bytes:
@@ -238,11 +257,15 @@ async def _sender(
     urls: list[str],
     clients: list[httpx.AsyncClient],
     step: Step,
+    stop_at: float,
 ) -> None:
     """One wallet: its txs in nonce order, each sent at its due time or as soon as the
     previous one is answered (a sender never has two submissions in flight, so its nonces
-    reach the node in order)."""
+    reach the node in order). Nothing new is sent after ``stop_at``: the step's length is
+    bounded and what was not sent shows as an achieved rate below the offered one."""
     for due, node, body in txs:
+        if time.perf_counter() > stop_at:
+            return
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -267,7 +290,8 @@ async def _run_step(
     per_sender: dict[int, list[tuple[float, int, bytes]]] = {}
     for i, (sender, node, body) in enumerate(plan):
         per_sender.setdefault(sender, []).append((t0 + i / step.rate, node, body))
-    await asyncio.gather(*(_sender(v, urls, clients, step) for v in per_sender.values()))
+    stop_at = t0 + len(plan) / step.rate + STEP_GRACE_S
+    await asyncio.gather(*(_sender(v, urls, clients, step, stop_at) for v in per_sender.values()))
     step.send_s = time.perf_counter() - t0
     step.window_ns = (step.window_ns[0], time.time_ns())
     meter.end(step)
@@ -282,7 +306,10 @@ async def _run_step(
             await asyncio.wait_for(watcher.new_block.wait(), timeout=0.5)
     step.drain_s = time.perf_counter() - t_drain
     a, b = step.window_ns
-    step.committed_in_window = sum(len(x.hashes) for x in watcher.blocks if a <= x.time_ns <= b)
+    inside = [x for x in watcher.blocks if a <= x.time_ns <= b]
+    step.committed_in_window = sum(len(x.hashes) for x in inside)
+    step.blocks = len(inside)
+    step.max_block_txs = max((len(x.hashes) for x in inside), default=0)
     for h, t in step.accepted.items():
         if h in watcher.seen:
             step.latencies.append(watcher.seen[h] - t)
@@ -338,7 +365,7 @@ async def _measure(
     steps: list[Step] = []
     try:
         for rate, plan in zip(rates, plans, strict=True):
-            step = Step(rate, senders=len({x[0] for x in plan}))
+            step = Step(rate, senders=len({x[0] for x in plan}), planned=len(plan))
             await _run_step(step, plan, urls, clients, watcher, meter, drain_timeout)
             steps.append(step)
             _print_step(step)
@@ -359,10 +386,11 @@ def _print_step(s: Step) -> None:
     lat = s.latencies
     rej = ", ".join(f"{k}={v}" for k, v in s.rejected.most_common()) or "none"
     print(
-        f"  offered {s.rate:6.0f}/s: sent {s.sent} at {s.achieved:6.0f}/s, "
+        f"  offered {s.rate:6.0f}/s: sent {s.sent}/{s.planned} at {s.achieved:6.0f}/s, "
         f"accepted {len(s.accepted)}, committed {s.committed_rate:6.0f} tx/s, "
         f"p50 {_pct(lat, 0.5):5.2f} s, p99 {_pct(lat, 0.99):5.2f} s, "
-        f"uncommitted {s.uncommitted}, drain {s.drain_s:4.1f} s, rejected: {rej}",
+        f"uncommitted {s.uncommitted}, drain {s.drain_s:4.1f} s, rejected: {rej}; "
+        f"{s.blocks} blocks in {s.send_s:.1f} s, <= {s.max_block_txs} txs each",
         flush=True,
     )
 
@@ -374,7 +402,9 @@ def run(
     idle_s: float = 10.0,
     max_inflight: int = 256,
     drain_timeout: float = 30.0,
+    keep_dir: Path | None = None,
 ) -> None:
+    """``keep_dir``: create the devnet there and keep it (node logs in ``v*/node.log``)."""
     verify_rate = ed25519_verify_rate()
     t = time.perf_counter()
     plans = _presign(rates, step_s, senders)
@@ -391,10 +421,11 @@ def run(
         for si, rate in enumerate(rates)
         for s in range(senders_for(rate, senders))
     }
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
+        base = keep_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         ports = [(free_port(), free_port()) for _ in range(N_VALIDATORS)]
         members = create_devnet(
-            Path(tmp) / "net",
+            base / "net",
             N_VALIDATORS,
             block_interval=3.0,
             min_block_interval=0.2,
@@ -431,7 +462,11 @@ def _report(
 
     def cpu(s: Step) -> str:
         per = " ".join(f"{s.cpu.get(n, 0):3.0f}" for n in ("v0", "v1", "v2", "v3", "client"))
-        return f"{per} | {s.api_cpu:3.0f} {s.node_cpu:3.0f}"
+        return (
+            f"{per} | {s.api_cpu:3.0f} {s.node_cpu:3.0f} | machine busy {s.machine_busy:3.0f}%"
+            f" (kernel {s.machine_kernel:.0f}%, steal {s.machine_steal:.0f}%,"
+            f" other processes ~{s.others:.0f}% of a core)"
+        )
 
     print(f"  {'idle':>8} {'':>7} {'':>8} {'':>9} {'':>6} {'':>6} {'':>8} {'':>8}  {cpu(idle)}")
     for s in steps:
@@ -490,4 +525,5 @@ def main_args(args: Any) -> None:
         senders=args.net_senders,
         idle_s=args.idle_s,
         max_inflight=args.inflight,
+        keep_dir=Path(args.net_dir) if args.net_dir else None,
     )
