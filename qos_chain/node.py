@@ -210,7 +210,9 @@ class ChainNode:
     def step(self, now: int) -> int | None:
         """Let time pass; produce a block if due. Returns the next deadline (ns) or None."""
         if self.bft is not None:
-            self._txs_new = False
+            if self._txs_new:
+                self._txs_new = False
+                self.bft.on_txs(now)
             self.bft.on_timer(now)
             return self.bft.next_deadline()
         if self._txs_new:

@@ -40,6 +40,7 @@ from qos_chain.consensus.messages import (
     ReportEvidence,
     RequestProposalBlock,
     RoundState,
+    RoundStep,
     ScheduleTimeout,
     StartHeight,
     TimeoutFired,
@@ -125,6 +126,7 @@ class BftDriver:
         self._own: dict[tuple[int, int], bytes] = {}  # (round, kind) -> payload, this height
         self._next_regossip = 0
         self._sync_asked_at: dict[str, int] = {}
+        self._height_started_at = 0  # when the current height's wait began (after a commit)
         self._helped: set[tuple[str, int]] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -164,6 +166,7 @@ class BftDriver:
         return self.engine.state()
 
     def _start_height(self, now: int) -> None:
+        self._height_started_at = now
         self._own.clear()
         self._helped.clear()
         self._run([self._next_height_event()], now)
@@ -204,6 +207,7 @@ class BftDriver:
         elif isinstance(eff, Decide):
             if eff.height == self.node.state.next_height:
                 self.node.commit_block(eff.block, eff.commit)
+                self._height_started_at = now
                 if self.wal is not None:
                     self.wal.reset()
                 self._own.clear()
@@ -224,6 +228,16 @@ class BftDriver:
         self.outbox.append(SendConsensus(payload))
 
     # ------------------------------------------------------------------ inputs
+
+    def on_txs(self, now: int) -> None:
+        """Txs arrived: if we idle in the post-commit wait, cut it to the busy wait."""
+        rs = self.engine.state()
+        if rs.step != RoundStep.NEW_HEIGHT or rs.round != 0:
+            return
+        self._seq += 1
+        at = max(now, self._height_started_at + self.busy_wait_ns)
+        ev = TimeoutFired(rs.height, 0, RoundStep.NEW_HEIGHT)
+        heapq.heappush(self._timers, (at, self._seq, ev))
 
     def on_timer(self, now: int) -> None:
         due: list[Event] = []

@@ -4,6 +4,7 @@ halting without forking below quorum, partitions, and a following full node."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from nacl.signing import SigningKey
 
 from qos_chain import codec
 from qos_chain.sign import DOMAIN_VOTE, sign_bytes
-from qos_chain.testing.cluster import Cluster
+from qos_chain.testing.cluster import FAST, Cluster
 from qos_chain.types import Vote, VoteType, canonical_vote
 
 
@@ -119,3 +120,22 @@ def test_equivocation_becomes_evidence_in_a_block(cluster: Cluster) -> None:
     (h, raw), *_ = cluster.members[2].node.store.evidence(10)  # type: ignore[union-attr]
     assert h >= height
     assert addr in raw  # the equivocating validator is named in the evidence
+
+
+def test_txs_cut_the_idle_wait_between_blocks(tmp_path: Path) -> None:
+    slow_idle = dataclasses.replace(FAST, commit_ns=3_000_000_000)  # 3 s blocks when idle
+    c = Cluster(tmp_path, 4, timeouts=slow_idle)
+    c.run_until(lambda: min(c.heights()) >= 3)
+    n0 = c.members[0].node
+    assert n0 is not None
+    idle_gap = n0.store.block(3).header.time_ns - n0.store.block(2).header.time_ns  # type: ignore[union-attr]
+    assert idle_gap >= 3_000_000_000
+    last = n0.state.last_block_time_ns
+    res = n0.submit_tx(b"fast=yes", c.clock)
+    c.run_until(lambda: n0.store.tx(res.tx_hash) is not None)
+    rec = n0.store.tx(res.tx_hash)
+    assert rec is not None
+    block = n0.store.block(rec.height)
+    assert block is not None
+    assert block.header.time_ns - last < 1_500_000_000  # not the 3 s idle wait
+    c.safety()
