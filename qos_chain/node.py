@@ -26,8 +26,8 @@ from qos_chain.consensus.events import (
 from qos_chain.consensus.solo import SoloConfig, SoloEngine
 from qos_chain.consensus.timeouts import TimeoutConfig
 from qos_chain.consensus.wal import ConsensusWal
-from qos_chain.consensus.wire import BlockWithCommit
-from qos_chain.errors import ChainError, MempoolError, StoreError
+from qos_chain.consensus.wire import BlockWithCommit, split_tx_payload
+from qos_chain.errors import ChainError, DecodeError, MempoolError, StoreError
 from qos_chain.execution import AppliedBlock, BlockExecutor
 from qos_chain.genesis import Genesis
 from qos_chain.mempool.pool import Mempool
@@ -234,10 +234,14 @@ class ChainNode:
         return self.bft.check_consensus(payload)
 
     def check_tx_message(self, payload: bytes) -> Verdict:
-        """Cheap stateless vetting of a gossiped tx before it is relayed."""
-        if len(payload) > self.mempool.config.max_tx_bytes:
+        """Cheap stateless vetting of a gossiped tx (or TxBatch) before it is relayed."""
+        try:
+            txs = split_tx_payload(payload)
+        except DecodeError:
             return Verdict.REJECT
-        if tx_hash(payload) in self.mempool:
+        if not txs or any(len(tx) > self.mempool.config.max_tx_bytes for tx in txs):
+            return Verdict.REJECT
+        if all(tx_hash(tx) in self.mempool for tx in txs):
             return Verdict.IGNORE
         return Verdict.ACCEPT
 
@@ -245,14 +249,23 @@ class ChainNode:
         if self.bft is not None:
             self.bft.on_consensus(payload, peer, now)
 
-    def receive_tx(self, payload: bytes, now: int) -> bool:
-        """A tx gossiped by a peer: admitted like a client's (not re-published: gossip relays)."""
+    def receive_tx(self, payload: bytes, now: int) -> int:
+        """Txs gossiped by a peer (a raw tx or a TxBatch): admitted like a client's, not
+        re-published (gossip relays). Returns how many were admitted."""
         try:
-            self._admit(payload, CheckTxKind.NEW, persist=True)
-        except ChainError:
-            return False
-        self._txs_new = True
-        return True
+            txs = split_tx_payload(payload)
+        except DecodeError:
+            return 0
+        admitted = 0
+        for tx in txs:
+            try:
+                self._admit(tx, CheckTxKind.NEW, persist=True)
+            except ChainError:
+                continue
+            admitted += 1
+        if admitted:
+            self._txs_new = True
+        return admitted
 
     def receive_evidence(self, payload: bytes) -> Verdict:
         if self.bft is None:

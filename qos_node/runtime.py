@@ -23,8 +23,15 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from qos_chain.consensus.wire import batch_txs
 from qos_chain.node import ChainNode, SubmitResult
-from qos_chain.replica import PublishEvidence, PublishTx, RequestBlocks, SendConsensus, Verdict
+from qos_chain.replica import (
+    PublishEvidence,
+    PublishTx,
+    RequestBlocks,
+    SendConsensus,
+    Verdict,
+)
 from qos_p2p.port import (
     Accept,
     Ignore,
@@ -43,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("qos.runtime")
 
 SYNC_POLL_S = 1.0
+TX_BATCH_BYTES = 256 * 1024  # well under the gossip message limit
 MAX_IDLE_S = 0.5
 
 
@@ -127,12 +135,18 @@ class NodeRuntime:
                 await self._wake.wait()
 
     async def _flush(self) -> None:
-        for eff in self.node.take_outbox():
+        effects = self.node.take_outbox()
+        txs = [e.payload for e in effects if isinstance(e, PublishTx)]
+        if txs:  # one gossip message per flush, not one per tx
+            for payload in batch_txs(txs, TX_BATCH_BYTES):
+                try:
+                    await self.network.publish_tx(payload)
+                except P2PError as exc:  # peers also get these txs in blocks
+                    log.debug("tx gossip failed: %s", exc)
+        for eff in effects:
             try:
                 if isinstance(eff, SendConsensus):
                     await self.network.send_consensus(eff.payload)
-                elif isinstance(eff, PublishTx):
-                    await self.network.publish_tx(eff.payload)
                 elif isinstance(eff, PublishEvidence):
                     await self.network.publish_evidence(eff.payload)
                 elif isinstance(eff, RequestBlocks):

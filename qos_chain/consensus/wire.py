@@ -29,6 +29,40 @@ class BlockWithCommit:
     commit: Commit
 
 
+@codec.register(33)
+@dataclass(frozen=True, slots=True)
+class TxBatch:
+    """Several txs in one gossip message (a TX payload is a raw tx or a TxBatch)."""
+
+    txs: tuple[bytes, ...]
+
+
+TX_BATCH_TAG = codec.uvarint(33)
+
+
+def split_tx_payload(payload: bytes) -> tuple[bytes, ...]:
+    """The txs in a TX gossip payload; raises DecodeError for a malformed batch."""
+    if payload.startswith(TX_BATCH_TAG):
+        return codec.decode(TxBatch, payload).txs
+    return (payload,)
+
+
+def batch_txs(txs: list[bytes], max_bytes: int) -> list[bytes]:
+    """Pack txs into gossip payloads of at most ``max_bytes`` (a lone tx stays raw)."""
+    out: list[bytes] = []
+    group: list[bytes] = []
+    size = 0
+    for tx in txs:
+        if group and size + len(tx) + 8 > max_bytes:
+            out.append(group[0] if len(group) == 1 else codec.encode(TxBatch(tuple(group))))
+            group, size = [], 0
+        group.append(tx)
+        size += len(tx) + 8
+    if group:
+        out.append(group[0] if len(group) == 1 else codec.encode(TxBatch(tuple(group))))
+    return out
+
+
 ConsensusMessage = ProposalMessage | Vote | BlockWithCommit
 
 
