@@ -32,7 +32,7 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.tools.anyio_service import background_trio_service
 from multiaddr import Multiaddr
 
-from qos_p2p import gossip
+from qos_p2p import blockx, gossip
 from qos_p2p.counters import Counters
 from qos_p2p.direct import CONSENSUS_PROTOCOL, DirectLink
 from qos_p2p.framing import ByteStream, FrameError, FrameTooLarge, read_frame, write_frame
@@ -51,7 +51,9 @@ from qos_p2p.limits import (
 )
 from qos_p2p.port import (
     Accept,
+    BlockExchangeFailed,
     BlockProvider,
+    BlockSource,
     InboundMessage,
     Limits,
     MessageKind,
@@ -166,6 +168,7 @@ class Libp2pNetwork:
         self._height = 0
         self._validator: Validator = accept_all
         self._provider: BlockProvider | None = None
+        self._block_source: BlockSource | None = None
         self._scores = PeerScores(ban_seconds=ban_seconds)
         self._counters = Counters()
         self._rng = random.Random(seed)  # noqa: S311  (dial jitter, not crypto)
@@ -221,6 +224,7 @@ class Libp2pNetwork:
         host.get_network().register_notifee(_Notifee(self))
         host.set_stream_handler(TProtocol(STATUS_PROTOCOL), self._serve_status)
         host.set_stream_handler(TProtocol(SYNC_PROTOCOL), self._serve_sync)
+        host.set_stream_handler(TProtocol(blockx.BLOCKS_PROTOCOL), self._serve_block_request)
         host.set_stream_handler(TProtocol(CONSENSUS_PROTOCOL), self._serve_consensus)
         try:
             async with (
@@ -658,6 +662,78 @@ class Libp2pNetwork:
             self._counters.inc("sync_served")
         except Exception as exc:
             log.info("sync request from %s failed: %s", peer, exc)
+            await _reset(stream)
+            return
+        await _close(stream)
+
+    # -- IPFS block exchange (codec and client loop: qos_p2p.blockx) ------------
+
+    def set_block_source(self, source: BlockSource) -> None:
+        self._block_source = source
+
+    async def fetch_blocks(self, peer: PeerId | None, cids: list[bytes]) -> dict[bytes, bytes]:
+        self._require_running()
+        want = blockx.wanted(cids)
+        if peer is not None:
+            if self._peers.get(peer) is None or not self._is_connected(peer):
+                raise PeerUnavailable(f"{peer} is not connected")
+            return await blockx.fetch_from_peer(
+                peer,
+                want,
+                self._ask_blocks,
+                limits=self._limits,
+                on_bad=self._bad_blocks,
+                on_block=self._got_block,
+            )
+        order = sorted(self.peers(), key=lambda p: -p.score)
+        return await blockx.fetch_from_any(
+            [p.peer_id for p in order],
+            want,
+            self._ask_blocks,
+            limits=self._limits,
+            on_bad=self._bad_blocks,
+            on_block=self._got_block,
+        )
+
+    async def _ask_blocks(self, peer: PeerId, request: bytes) -> bytes:
+        if not self._is_connected(peer):
+            raise PeerUnavailable(f"{peer} is not connected")
+        limit = blockx.answer_frame_limit(self._limits, self._limits.max_block_request_count)
+        try:
+            with trio.fail_after(REQUEST_TIMEOUT_S):
+                stream = await self._open(peer, blockx.BLOCKS_PROTOCOL)
+                try:
+                    return await exchange(stream, request, limit)
+                finally:
+                    await _close(stream)
+        except trio.TooSlowError as exc:
+            raise BlockExchangeFailed(f"block request to {peer} timed out") from exc
+        except SyncFailed as exc:  # exchange() reports framing errors as SyncFailed
+            raise BlockExchangeFailed(f"block request to {peer} failed: {exc}") from exc
+        except Exception as exc:
+            raise BlockExchangeFailed(f"block request to {peer} failed: {exc}") from exc
+
+    def _got_block(self) -> None:
+        self._counters.inc("blocks_fetched")
+
+    def _bad_blocks(self, peer: PeerId, reason: str) -> None:
+        self._counters.inc("blocks_rejected")
+        self._penalise(peer, reason)
+
+    async def _serve_block_request(self, stream: Any) -> None:
+        peer = _pid(stream.muxed_conn.peer_id)
+        state = self._peers.get(peer)
+        if state is None or state.status is None:  # no handshake (or refused): no blocks
+            await _reset(stream)
+            return
+        try:
+            with trio.fail_after(REQUEST_TIMEOUT_S):
+                request = await read_frame(stream, blockx.request_frame_limit(self._limits))
+                raw, served = await blockx.answer(request, self._block_source, self._limits)
+                await write_frame(stream, raw)
+            self._counters.inc("blocks_served", served)
+        except Exception as exc:
+            log.info("block request from %s failed: %s", peer, exc)
             await _reset(stream)
             return
         await _close(stream)

@@ -17,12 +17,21 @@ MAX_SYNC_COUNT = 100
 MAX_SYNC_RESPONSE_BYTES = 16 * MiB
 MAX_STATUS_BYTES = 4096
 MAX_SYNC_REQUEST_BYTES = 64
+# IPFS block exchange (/qos/blocks/1.0.0, qos_p2p.blockx). Kubo's bitswap moves blocks of up
+# to 2 MiB and messages of up to 4 MiB; our largest importer chunk is 1 MiB (unixfs-v1-2025).
+MAX_BLOCK_REQUEST_COUNT = 64
+MAX_BLOCK_RESPONSE_BYTES = 4 * MiB
+MAX_BLOCK_BYTES = 2 * MiB
+MAX_CID_BYTES = 128
 
 DEFAULT_LIMITS = Limits(
     max_consensus_bytes=MAX_CONSENSUS_BYTES,
     max_gossip_bytes=MAX_GOSSIP_BYTES,
     max_sync_count=MAX_SYNC_COUNT,
     max_sync_response_bytes=MAX_SYNC_RESPONSE_BYTES,
+    max_block_request_count=MAX_BLOCK_REQUEST_COUNT,
+    max_block_response_bytes=MAX_BLOCK_RESPONSE_BYTES,
+    max_block_bytes=MAX_BLOCK_BYTES,
 )
 
 # Our own bounded queues (each overflow is counted in NetworkStats and logged).

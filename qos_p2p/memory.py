@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from qos_p2p import blockx
 from qos_p2p.counters import Counters
 from qos_p2p.limits import DEFAULT_LIMITS, INBOUND_QUEUE
 from qos_p2p.port import (
     Accept,
     BlockProvider,
+    BlockSource,
     InboundMessage,
     Limits,
     MessageKind,
@@ -137,6 +139,7 @@ class MemoryNetwork:
         self._height = 0
         self._validator: Validator = accept_all
         self._provider: BlockProvider | None = None
+        self._block_source: BlockSource | None = None
         self._scores = PeerScores(ban_seconds=ban_seconds)
         self._counters = Counters()
         self._send, self._recv = trio.open_memory_channel[InboundMessage](INBOUND_QUEUE)
@@ -244,6 +247,54 @@ class MemoryNetwork:
         blocks = await other._provider(start, count)
         other._counters.inc("sync_served")
         return clamp_sync_answer(blocks, count, self._limits)
+
+    # -- IPFS block exchange (the codec and client loop of qos_p2p.blockx) ----------
+
+    def set_block_source(self, source: BlockSource) -> None:
+        self._block_source = source
+
+    async def fetch_blocks(self, peer: PeerId | None, cids: list[bytes]) -> dict[bytes, bytes]:
+        self._require_running()
+        want = blockx.wanted(cids)
+        if peer is not None:
+            if self._hub.linked(self, peer) is None:
+                raise PeerUnavailable(f"{peer} is not connected")
+            return await blockx.fetch_from_peer(
+                peer,
+                want,
+                self._ask_blocks,
+                limits=self._limits,
+                on_bad=self._bad_blocks,
+                on_block=self._got_block,
+            )
+        order = sorted(self.peers(), key=lambda p: -p.score)
+        return await blockx.fetch_from_any(
+            [p.peer_id for p in order],
+            want,
+            self._ask_blocks,
+            limits=self._limits,
+            on_bad=self._bad_blocks,
+            on_block=self._got_block,
+        )
+
+    async def _ask_blocks(self, peer: PeerId, request: bytes) -> bytes:
+        other = self._hub.linked(self, peer)
+        if other is None:
+            raise PeerUnavailable(f"{peer} is not connected")
+        raw, served = await blockx.answer(request, other._block_source, other._limits)
+        other._counters.inc("blocks_served", served)
+        return raw
+
+    def _got_block(self) -> None:
+        self._counters.inc("blocks_fetched")
+
+    def _bad_blocks(self, peer: PeerId, reason: str) -> None:
+        self._counters.inc("blocks_rejected")
+        self._counters.inc("rejected")
+        log.info("rejected a block answer from %s: %s", peer, reason)
+        if self._scores.rejected(peer, trio.current_time()):
+            self._counters.inc("peers_banned")
+            log.warning("banned peer %s (score under threshold)", peer)
 
     def inbound(self) -> trio.MemoryReceiveChannel[InboundMessage]:
         return self._recv

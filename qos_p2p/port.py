@@ -13,6 +13,10 @@ Errors (one root, peer-caused vs local):
     +-- RemoteP2PError           the other side: unreachable, misbehaving, timed out
         +-- PeerUnavailable      not connected, banned, or no handshake yet
         +-- SyncFailed           a block request failed or the answer broke the limits
+        +-- BlockExchangeFailed  an IPFS block request failed or the answer broke the rules
+
+`BlockExchangeFailed` has a local sibling: `UnverifiableCid` (LocalP2PError), a requested
+CID we cannot verify a block against (not a sha2-256 CIDv0/CIDv1 dag-pb or raw CID).
 """
 
 from __future__ import annotations
@@ -101,6 +105,12 @@ BlockProvider = Callable[[int, int], Awaitable[list[bytes]]]
 `count` of them (fewer at the tip). The network truncates to its byte limit."""
 
 
+BlockSource = Callable[[bytes], "Awaitable[bytes | None] | bytes | None"]
+"""Server side of the IPFS block exchange (/qos/blocks/1.0.0): `cid bytes -> block or None`,
+sync or async. The network does not re-verify what the source returns (the node's
+blockstore verifies on read); clients verify every block against its CID."""
+
+
 def accept_all(kind: MessageKind, payload: bytes) -> Verdict:
     """The default validator: accept everything (the node replaces it)."""
     del kind, payload
@@ -115,6 +125,10 @@ class Limits:
     max_gossip_bytes: int
     max_sync_count: int
     max_sync_response_bytes: int
+    # IPFS block exchange (/qos/blocks/1.0.0): CIDs per request, bytes per answer, one block.
+    max_block_request_count: int = 64
+    max_block_response_bytes: int = 4 * 1024 * 1024
+    max_block_bytes: int = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +149,9 @@ class NetworkStats:
     handshakes_refused: int  # wrong chain id or node id mismatch
     sync_served: int
     reconnects: int
+    blocks_served: int = 0  # IPFS blocks sent to peers (/qos/blocks/1.0.0)
+    blocks_fetched: int = 0  # IPFS blocks received and verified
+    blocks_rejected: int = 0  # IPFS blocks that did not match their CID (peer penalised)
 
 
 class P2PError(Exception):
@@ -165,6 +182,14 @@ class SyncFailed(RemoteP2PError):
     """A block request failed, timed out, or broke the limits."""
 
 
+class BlockExchangeFailed(RemoteP2PError):
+    """An IPFS block request failed, timed out, or the answer broke the protocol."""
+
+
+class UnverifiableCid(LocalP2PError):
+    """A requested CID is not one we can verify a block against (nothing was sent)."""
+
+
 class Network(Protocol):
     """The node's view of the network. Run it with `await nursery.start(net.run)`."""
 
@@ -181,6 +206,22 @@ class Network(Protocol):
     def set_validator(self, validator: Validator) -> None: ...
 
     def set_block_provider(self, provider: BlockProvider) -> None: ...
+
+    def set_block_source(self, source: BlockSource) -> None:
+        """Serve IPFS blocks to peers from `source` (/qos/blocks/1.0.0)."""
+        ...
+
+    async def fetch_blocks(self, peer: PeerId | None, cids: list[bytes]) -> dict[bytes, bytes]:
+        """IPFS blocks by binary CID from `peer`, or from connected peers in turn (None).
+
+        Returns the blocks found, keyed by the requested CID bytes, each verified against
+        its CID's multihash (a peer answering a wrong block is penalised and the block
+        discarded); CIDs absent from the result were not found. Any number of CIDs: they
+        are sent in requests of at most `limits.max_block_request_count`.
+        Raises UnverifiableCid, NotRunning; with a `peer`: PeerUnavailable,
+        BlockExchangeFailed.
+        """
+        ...
 
     def set_height(self, height: int) -> None:
         """Our committed height, reported in status handshakes."""

@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 import pytest
 import trio
 
+from qos_ipfs.cid import CID, DAG_PB
 from qos_p2p.port import (
     Accept,
     Ignore,
@@ -23,6 +24,7 @@ from qos_p2p.port import (
     PeerUnavailable,
     Reject,
     SyncFailed,
+    UnverifiableCid,
     Verdict,
 )
 from tests.p2p.harness import collect, wait_until
@@ -165,6 +167,80 @@ async def wrong_chain_refused(nets: Nets) -> None:
         assert b.peers() == []
 
 
+def _ipfs_blocks(n: int, size: int, tag: bytes = b"") -> dict[bytes, bytes]:
+    """n deterministic blocks of `size` bytes by binary CID (CIDv1 raw; every 7th CIDv0)."""
+    out: dict[bytes, bytes] = {}
+    for i in range(n):
+        data = (tag + i.to_bytes(4, "big")) * (size // (len(tag) + 4)) or tag + bytes([i])
+        cid = CID.hash(data, version=0, codec=DAG_PB) if i % 7 == 0 else CID.hash(data)
+        out[cid.to_bytes()] = data
+    return out
+
+
+async def fetch_blocks_verified(nets: Nets) -> None:
+    """One block, many (more than one request's count and bytes), missing ones, no source."""
+    blocks = _ipfs_blocks(100, 100 * 1024)
+    big = b"b" * (3 * MiB)  # over max_block_bytes: the server reports it missing
+    big_cid = CID.hash(big).to_bytes()
+    absent = CID.hash(b"nobody has this").to_bytes()
+    served: list[bytes] = []
+
+    async def source(cid: bytes) -> bytes | None:
+        served.append(cid)
+        await trio.lowlevel.checkpoint()
+        return {**blocks, big_cid: big}.get(cid)
+
+    async with nets(2) as (a, b):
+        b.set_block_source(source)
+        first = next(iter(blocks))
+        assert await a.fetch_blocks(b.peer_id, [first]) == {first: blocks[first]}
+        assert a.limits.max_block_request_count < len(blocks)
+        assert sum(map(len, blocks.values())) > a.limits.max_block_response_bytes
+        got = await a.fetch_blocks(b.peer_id, [*blocks, absent, big_cid, first])
+        assert got == blocks
+        assert await a.fetch_blocks(None, [absent]) == {}
+        assert await a.fetch_blocks(None, list(blocks)[:3]) == dict(list(blocks.items())[:3])
+        assert await b.fetch_blocks(a.peer_id, [first]) == {}  # a has no block source
+        assert await a.fetch_blocks(b.peer_id, []) == {}
+        with pytest.raises(UnverifiableCid):
+            await a.fetch_blocks(b.peer_id, [b"not a cid"])
+        with pytest.raises(PeerUnavailable):
+            await a.fetch_blocks(
+                PeerId("12D3KooWNotAPeerNotAPeerNotAPeerNotAPeerNotAPeerNo"), [first]
+            )
+        assert b.stats().blocks_served == 1 + 100 + 3
+        assert a.stats().blocks_fetched == 1 + 100 + 3
+        assert a.stats().blocks_rejected == 0
+        assert a.stats().rejected == 0
+
+
+async def lying_block_peer_penalised(nets: Nets) -> None:
+    """A peer answering bytes that do not hash to the CID: discarded, peer penalised;
+    with peer=None the block still comes from an honest peer."""
+    blocks = _ipfs_blocks(3, 1000, b"honest")
+
+    def honest(cid: bytes) -> bytes | None:
+        return blocks.get(cid)
+
+    def liar(cid: bytes) -> bytes | None:
+        return b"forged " + blocks[cid] if cid in blocks else None
+
+    async with nets(3) as (a, b, c):
+        b.set_block_source(liar)
+        c.set_block_source(honest)
+        assert await a.fetch_blocks(b.peer_id, list(blocks)) == {}
+        assert a.stats().blocks_rejected == 3
+        assert {p.peer_id: p.score for p in a.peers()}[b.peer_id] == -30
+        # peers are asked best score first: c answers, b is not asked
+        assert await a.fetch_blocks(None, list(blocks)) == blocks
+        assert a.stats().blocks_fetched == 3
+        assert a.stats().blocks_rejected == 3
+        assert await a.fetch_blocks(b.peer_id, list(blocks)[:2]) == {}
+        assert a.stats().peers_banned == 1
+        await wait_until(lambda: b.peer_id not in {p.peer_id for p in a.peers()})
+        assert await a.fetch_blocks(None, list(blocks)) == blocks
+
+
 CHECKS: Sequence[Callable[[Nets], object]] = (
     consensus_reaches_every_validator,
     tx_burst_reaches_everyone,
@@ -174,4 +250,6 @@ CHECKS: Sequence[Callable[[Nets], object]] = (
     invalid_rejected_and_peer_banned,
     oversize_refused,
     wrong_chain_refused,
+    fetch_blocks_verified,
+    lying_block_peer_penalised,
 )
