@@ -3,24 +3,31 @@
 ``python -m bench`` runs both quickly (tx throughput, and did:qos with 20,000 DIDs in
 state); ``--only tx|did`` picks one; ``--dids 1000000`` is the identity issue's target.
 ``--network`` runs the 4-validator-process load benchmark instead (slow, ~2 minutes).
+``--only ipfs`` runs the storage benchmark (100 MiB import: only-hash, with blockstore writes,
+HTTP upload, as ratios to sha256); it runs only when asked for.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from bench import did_bench, network_bench, tx_throughput
+from bench import cred_bench, did_bench, ipfs_bench, network_bench, tx_throughput
 
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench")
-    p.add_argument("--only", choices=["tx", "did"], default=None, help="run one benchmark")
+    p.add_argument(
+        "--only", choices=["tx", "did", "cred", "ipfs"], default=None, help="run one benchmark"
+    )
     p.add_argument("--txs", type=int, default=4000, help="transactions to push through")
     p.add_argument("--senders", type=int, default=40)
     p.add_argument("--creates", type=int, default=2000, help="DID creates through the node")
     p.add_argument("--dids", type=int, default=20_000, help="DIDs in state for resolution")
     p.add_argument("--resolves", type=int, default=2000, help="resolutions timed per API")
     p.add_argument("--workers", type=int, default=2, help="processes populating DID state")
+    p.add_argument("--anchors", type=int, default=1000, help="credential anchors through the node")
+    p.add_argument("--creds", type=int, default=20_000, help="anchored credentials for queries")
+    p.add_argument("--cred-queries", type=int, default=2000, help="credential queries timed")
     p.add_argument(
         "--network", action="store_true", help="4 validator processes under load (issue 3)"
     )
@@ -30,6 +37,7 @@ def main() -> None:
     p.add_argument("--idle-s", type=float, default=10.0, help="--network: idle seconds")
     p.add_argument("--inflight", type=int, default=256, help="--network: max requests open")
     p.add_argument("--net-dir", default=None, help="--network: keep the devnet (logs) here")
+    p.add_argument("--ipfs-mib", type=int, default=100, help="--only ipfs: file size in MiB")
     args = p.parse_args()
     if args.network:
         network_bench.main_args(args)
@@ -38,6 +46,10 @@ def main() -> None:
         tx_throughput.run(args.txs, args.senders)
     if args.only in (None, "did"):
         did_bench.run(args.creates, args.dids, args.resolves, args.workers)
+    if args.only in (None, "cred"):
+        cred_bench.run(args.anchors, args.creds, args.cred_queries, args.workers)
+    if args.only == "ipfs":
+        ipfs_bench.run(args.ipfs_mib)
 
 
 main()

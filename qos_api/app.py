@@ -16,7 +16,11 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from qos_api.credentials_rest import credential_routes
 from qos_api.did_rest import resolver_endpoint
+from qos_api.files import UPLOAD_PATH, upload_routes
+from qos_api.gateway import gateway_routes
+from qos_api.pinning import pinning_routes
 from qos_api.ports import NodePort
 from qos_api.schema import ApiContext, schema
 
@@ -32,12 +36,15 @@ class BodyLimit:
     oversize request never reaches a resolver, chunked or not.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, streamed: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = streamed  # paths that stream their body and enforce their own limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.streamed:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
@@ -112,6 +119,12 @@ def create_app(port: NodePort) -> Starlette:
             Route("/1.0/identifiers/{did:path}", resolver_endpoint(port), methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *pinning_routes(port),
+            *upload_routes(port),
+            *gateway_routes(port),
+            *credential_routes(port),
         ],
-        middleware=[Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)],
+        middleware=[
+            Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, streamed=frozenset({UPLOAD_PATH}))
+        ],
     )

@@ -16,6 +16,7 @@ class ApiContext:
     request: Any = None
     response: Any = None
     identity_lookups: int = 0  # identity reads charged by this request (see identity.py)
+    credential_reads: int = 0  # credential reads charged by this request (credentials.py)
 
 
 Info = strawberry.Info[ApiContext, None]

@@ -17,6 +17,7 @@ import base64
 import binascii
 from collections.abc import AsyncGenerator, AsyncIterator
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -42,6 +43,11 @@ from qos_identity.resolver import (
     ResolutionResult,
     VersionInfo,
 )
+
+if TYPE_CHECKING:
+    from qos_api.credentials import CredentialConnection, CredentialStatus
+
+_CREDENTIALS = "qos_api.credentials"
 
 MAX_IDENTITY_LOOKUPS = 200
 IDENTITY_MSG_TYPES = frozenset([*OP_TYPES, MSG_BATCH])
@@ -241,6 +247,32 @@ class Identity:
             return []
         charge(info)
         return [DidVersion.of(v) for v in await info.context.port.did_history(self.did)]
+
+    @field("Credentials anchored about this DID (it is their subject), by anchoring height.")
+    async def credentials(
+        self,
+        info: Info,
+        status: Annotated[CredentialStatus, strawberry.lazy(_CREDENTIALS)] | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Annotated[CredentialConnection, strawberry.lazy(_CREDENTIALS)]:
+        from qos_api.credentials import list_credentials  # noqa: PLC0415 - import cycle
+
+        return await list_credentials(info, subject=self.did, status=status, first=first,
+                                      after=after)  # fmt: skip
+
+    @field("Credentials this DID issued (it is their issuer), by anchoring height.")
+    async def issued_credentials(
+        self,
+        info: Info,
+        status: Annotated[CredentialStatus, strawberry.lazy(_CREDENTIALS)] | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Annotated[CredentialConnection, strawberry.lazy(_CREDENTIALS)]:
+        from qos_api.credentials import list_credentials  # noqa: PLC0415 - import cycle
+
+        return await list_credentials(info, issuer=self.did, status=status, first=first,
+                                      after=after)  # fmt: skip
 
 
 @strawberry.type

@@ -23,12 +23,17 @@ Contract of every implementation:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from qos_chain.errors import QosError
 from qos_chain.types import Block, Commit, TxResult
+from qos_fs.service import FileService
+from qos_fs.state import PinRecord
+from qos_identity.credentials.reader import CredentialPage, CredentialView
+from qos_identity.credentials.state import IssuerRecord, SchemaRecord
+from qos_identity.credentials.verify import PresentationReport, VerificationReport
 from qos_identity.resolver import IdentityPage, ResolutionResult, VersionInfo
 from qos_identity.state import DidState
 
@@ -152,6 +157,48 @@ class NodePort(Protocol):
 
     async def did_state(self, did: str) -> DidState | None: ...
 
+    # credentials (qos_identity.credentials state, read-only; each call one snapshot)
+
+    async def credential(self, cid: str) -> CredentialView | None:
+        """An anchored credential by id (hex digest); ``None`` if not anchored."""
+
+    async def credentials(
+        self,
+        *,
+        subject: str | None,
+        issuer: str | None,
+        schema: str | None,
+        type: str | None,
+        status: str | None,
+        valid_at: int | None,
+        first: int,
+        after: str | None,
+        order_by: str,
+    ) -> CredentialPage:
+        """A Relay page of anchored credentials (``CredentialReader.credentials``);
+        ``ValueError`` for a malformed cursor, status or order."""
+
+    async def credentials_at(self, issuer: str, indexes: Sequence[int]) -> list[CredentialView]:
+        """The anchored credentials holding these status indexes of ``issuer``."""
+
+    async def credential_schema(self, schema_id: str) -> SchemaRecord | None: ...
+
+    async def credential_issuer(self, did: str) -> IssuerRecord:
+        """Next status index, status sequence and anchored count (zeros if unknown)."""
+
+    async def status_list(
+        self, base_url: str, issuer: str, purpose: str, list_id: int
+    ) -> dict[str, Any] | None:
+        """The Bitstring Status List credential of one list; ``None`` if the issuer has
+        no such list (no index assigned in it)."""
+
+    async def verify_credential(self, credential: Any) -> VerificationReport:
+        """Every check of ``verify.verify_credential`` at the node's clock."""
+
+    async def verify_presentation(
+        self, presentation: Any, challenge: str, domain: str
+    ) -> PresentationReport: ...
+
     async def consensus_state(self) -> ConsensusStateInfo: ...
 
     async def validators(self) -> list[ValidatorInfo]: ...
@@ -159,3 +206,17 @@ class NodePort(Protocol):
     async def peers(self) -> list[PeerView]: ...
 
     async def evidence(self, limit: int) -> list[EvidenceInfo]: ...
+
+    # files (qos_fs): on-chain pin records, DID keys for signed requests, the file service
+
+    def file_service(self) -> FileService | None:
+        """The node's local file service (uploads, local pins, tokens, blocks); ``None``
+        when this node serves no files. Its methods block: call them off the loop."""
+
+    async def chain_pins(
+        self, owner: str | None, cid: bytes | None, after: bytes | None, limit: int
+    ) -> list[tuple[bytes, PinRecord]]:
+        """Committed on-chain pins ``(record key, record)`` in key order, after ``after``."""
+
+    async def did_invocation_keys(self, did: str) -> dict[str, bytes] | None:
+        """The ed25519 capabilityInvocation keys of an active DID (method id -> key)."""

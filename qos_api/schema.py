@@ -20,7 +20,18 @@ from strawberry.types import ExecutionContext
 
 from qos_api.consensus import ConsensusStateView, EvidenceView, PeerType, ValidatorView
 from qos_api.context import ApiContext, Info
+from qos_api.credentials import CredentialMutation, CredentialQuery, CredentialSubscription
 from qos_api.errors import ApiError, should_mask_error
+from qos_api.files import (
+    File,
+    PinConnection,
+    PinEvent,
+    PinState,
+    file_view,
+    files_tx_problem,
+    watch_pins,
+)
+from qos_api.files import list_pins as list_file_pins
 from qos_api.identity import (
     DidResolutionResult,
     Identity,
@@ -101,7 +112,7 @@ def parse_hash(text: str, what: str) -> bytes:
 
 
 @strawberry.type
-class Query:
+class Query(CredentialQuery):
     @field("The node's chain head and mempool size.")
     async def status(self, info: Info) -> NodeStatusView:
         return NodeStatusView.of(await _port(info).status())
@@ -222,9 +233,33 @@ class Query:
         n = DEFAULT_FIRST if first is None else first
         return await list_identities(_port(info), info, controller, n, after)
 
+    @field(
+        f"Pins, on-chain records first (ordered by owner, then CID; status = this node's "
+        f"progress, QUEUED if it has none) then this node's local pins (newest first). "
+        f"Filters combine with AND. `first` is 0..{MAX_FIRST}."
+    )
+    async def pins(  # noqa: PLR0917 - GraphQL arguments
+        self,
+        info: Info,
+        owner: str | None = None,
+        cid: str | None = None,
+        status: PinState | None = None,
+        name: str | None = None,
+        first: int | None = DEFAULT_FIRST,
+        after: str | None = None,
+    ) -> PinConnection:
+        n = DEFAULT_FIRST if first is None else first
+        return await list_file_pins(
+            _port(info), owner=owner, cid=cid, status=status, name=name, first=n, after=after
+        )
+
+    @field("A CID as this node sees it: stored or not, size, on-chain and local pins.")
+    async def file(self, info: Info, cid: str) -> File:
+        return await file_view(_port(info), cid)
+
 
 @strawberry.type
-class Mutation:
+class Mutation(CredentialMutation):
     @mutation(SUBMIT_DESCRIPTION)
     async def submit_transaction(self, info: Info, signed_tx: str) -> SubmitTransactionResult:
         try:
@@ -254,9 +289,29 @@ class Mutation:
             return TransactionAccepted(hash=result.tx_hash.hex())
         return TransactionRejected(code=result.code, message=result.message)
 
+    @mutation(
+        "Submit a tx carrying qos.files.v1.* messages only (MsgPin, MsgUnpin, "
+        "MsgAnchorSnapshot), each signed by its owner DID (qos_fs.client). Same encoding and "
+        "result as submitTransaction, plus the code not_files_message."
+    )
+    async def pin_cid(self, info: Info, signed_tx: str) -> SubmitTransactionResult:
+        try:
+            raw = base64.b64decode(signed_tx, validate=True)
+        except (binascii.Error, ValueError):
+            return TransactionRejected(
+                code="invalid_encoding", message="signedTx is not valid standard base64"
+            )
+        problem = files_tx_problem(raw)
+        if problem is not None:
+            return TransactionRejected(code=problem[0], message=problem[1])
+        result = await _port(info).submit_tx(raw)
+        if isinstance(result, SubmitAccepted):
+            return TransactionAccepted(hash=result.tx_hash.hex())
+        return TransactionRejected(code=result.code, message=result.message)
+
 
 @strawberry.type
-class Subscription:
+class Subscription(CredentialSubscription):
     @subscription(
         "Every block committed after subscribing, in height order. A subscriber "
         "that falls far behind receives an error with code subscriber_too_slow; resume "
@@ -282,6 +337,17 @@ class Subscription:
     async def identity_events(self, info: Info, did: str) -> AsyncGenerator[IdentityEvent, None]:
         try:
             async for ev in watch_identity(_port(info), did):
+                yield ev
+        except SubscriberTooSlow as exc:
+            raise ApiError(exc.message, code=exc.code) from exc
+
+    @subscription(
+        "Committed files events of an owner DID (pin created / removed, snapshot anchored), "
+        "from blocks committed after subscribing."
+    )
+    async def pin_events(self, info: Info, owner: str) -> AsyncGenerator[PinEvent, None]:
+        try:
+            async for ev in watch_pins(_port(info), owner):
                 yield ev
         except SubscriberTooSlow as exc:
             raise ApiError(exc.message, code=exc.code) from exc

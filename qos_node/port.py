@@ -23,12 +23,12 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -57,6 +57,25 @@ from qos_chain.errors import DecodeError, MempoolError
 from qos_chain.execution import AppliedBlock
 from qos_chain.node import ChainNode, TxRejected
 from qos_chain.store import BlockStore
+from qos_chain.types import TxResult
+from qos_fs.module import EVENT_CREATED, EVENT_REMOVED
+from qos_fs.service import FileService
+from qos_fs.state import PinRecord, pins_page
+from qos_identity.credentials.reader import (
+    CredentialPage,
+    CredentialReader,
+    CredentialView,
+    sqlite_reverse_scan,
+)
+from qos_identity.credentials.state import IssuerRecord, SchemaRecord, status_index_key
+from qos_identity.credentials.status_list import build_status_list_credential
+from qos_identity.credentials.verify import (
+    PresentationReport,
+    VerificationReport,
+    identity_documents,
+    verify_credential,
+    verify_presentation,
+)
 from qos_identity.resolver import (
     IdentityPage,
     ResolutionResult,
@@ -65,6 +84,7 @@ from qos_identity.resolver import (
     sqlite_reader,
 )
 from qos_identity.state import DidState
+from qos_node.wiring import invocation_keys
 
 log = logging.getLogger("qos.node.port")
 
@@ -131,8 +151,18 @@ class LocalNodePort(NodePort):
         *,
         queue_size: int = SUBSCRIBER_QUEUE_SIZE,
         peers: Callable[[], list[PeerView]] | None = None,
+        files: FileService | None = None,
+        offload_submit: bool = False,
     ) -> None:
+        # offload_submit: the node lives on another thread (the trio runtime), so a submit
+        # waits in a worker thread and the API's event loop keeps serving meanwhile
+        self._offload_submit = offload_submit
         self._peers = peers
+        self._files = files
+        # one worker applies committed pin records to the local file service, in order
+        self._files_worker = (
+            ThreadPoolExecutor(1, thread_name_prefix="qos-files") if files is not None else None
+        )
         self._node = node
         self._app = app
         self._path = read_db_path
@@ -160,6 +190,8 @@ class LocalNodePort(NodePort):
             self._call_in_loop(sub, partial(self._end, sub, None))
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        if self._files_worker is not None:
+            self._files_worker.shutdown(wait=True)
         with self._conns_lock:
             for db in self._conns:
                 db.conn.close()
@@ -301,6 +333,109 @@ class LocalNodePort(NodePort):
     async def did_state(self, did: str) -> DidState | None:
         return await self._identity_read(lambda r: r.state(did))
 
+    # ------------------------------------------------------------------ credentials
+
+    def _credential_reader(self, store: BlockStore) -> CredentialReader:
+        reader: CredentialReader | None = getattr(self._local, "credential_reader", None)
+        if reader is None or self._executor is None:
+            conn = store.db.conn
+            reader = CredentialReader(*sqlite_reader(conn), sqlite_reverse_scan(conn))
+            if self._executor is not None:
+                self._local.credential_reader = reader
+        return reader
+
+    async def _credential_read(self, fn: Callable[[CredentialReader], T]) -> T:
+        """``fn`` over the worker's read-only connection, in one read transaction."""
+
+        def run(s: BlockStore) -> T:
+            r = self._credential_reader(s)
+            return read_snapshot(s.db.conn, lambda: fn(r))
+
+        return await self._read(run)
+
+    async def credential(self, cid: str) -> CredentialView | None:
+        return await self._credential_read(lambda r: r.get_credential(cid))
+
+    async def credentials(
+        self,
+        *,
+        subject: str | None,
+        issuer: str | None,
+        schema: str | None,
+        type: str | None,
+        status: str | None,
+        valid_at: int | None,
+        first: int,
+        after: str | None,
+        order_by: str,
+    ) -> CredentialPage:
+        return await self._credential_read(
+            lambda r: r.credentials(
+                subject=subject,
+                issuer=issuer,
+                schema=schema,
+                type=type,
+                status=status,
+                valid_at=valid_at,
+                first=first,
+                after=after,
+                order_by=order_by,
+            )
+        )
+
+    async def credentials_at(self, issuer: str, indexes: Sequence[int]) -> list[CredentialView]:
+        def get(r: CredentialReader) -> list[CredentialView]:
+            out = []
+            for i in indexes:
+                digest = r.get(status_index_key(issuer, i))
+                view = None if digest is None else r.get_credential(digest.hex())
+                if view is not None:
+                    out.append(view)
+            return out
+
+        return await self._credential_read(get)
+
+    async def credential_schema(self, schema_id: str) -> SchemaRecord | None:
+        return await self._credential_read(lambda r: r.schema(schema_id))
+
+    async def credential_issuer(self, did: str) -> IssuerRecord:
+        return await self._credential_read(
+            lambda r: IssuerRecord(
+                r.next_status_index(did), r.status_sequence(did), r.anchored_count(did)
+            )
+        )
+
+    async def status_list(
+        self, base_url: str, issuer: str, purpose: str, list_id: int
+    ) -> dict[str, Any] | None:
+        def get(r: CredentialReader) -> dict[str, Any] | None:
+            if list_id >= r.list_count(issuer):
+                return None
+            return build_status_list_credential(r, base_url, issuer, purpose, list_id)
+
+        return await self._credential_read(get)
+
+    async def verify_credential(self, credential: Any) -> VerificationReport:
+        now = self._clock() // 10**9
+        return await self._credential_read(
+            lambda r: verify_credential(credential, identity_documents(r.get), r, now)
+        )
+
+    async def verify_presentation(
+        self, presentation: Any, challenge: str, domain: str
+    ) -> PresentationReport:
+        now = self._clock() // 10**9
+        return await self._credential_read(
+            lambda r: verify_presentation(
+                presentation,
+                challenge,
+                domain,
+                documents=identity_documents(r.get),
+                reader=r,
+                now=now,
+            )
+        )
+
     async def account(self, address: bytes) -> AccountInfo:
         if self._executor is None:
             acct = self._app.account(Address(address))
@@ -312,7 +447,10 @@ class LocalNodePort(NodePort):
 
     async def submit_tx(self, raw: bytes) -> SubmitAccepted | SubmitRejected:
         try:
-            result = self._node.submit_tx(raw, self._clock())
+            if self._offload_submit:
+                result = await asyncio.to_thread(self._node.submit_tx, raw, self._clock())
+            else:
+                result = self._node.submit_tx(raw, self._clock())
         except (MempoolError, TxRejected, AppError) as exc:
             return SubmitRejected(rejection_code(exc.code), exc.message)
         except Exception:
@@ -349,7 +487,10 @@ class LocalNodePort(NodePort):
                 self._subs_changed.notify_all()
 
     def _on_commit(self, applied: AppliedBlock) -> None:
-        if self._closed or not self._subs:
+        if self._closed:
+            return
+        self._track_pins(applied.result.tx_results)
+        if not self._subs:
             return
         info = BlockInfo(applied.block, applied.commit, applied.result.tx_results)
         for sub in list(self._subs):
@@ -390,3 +531,53 @@ class LocalNodePort(NodePort):
         while not sub.queue.empty():
             sub.queue.get_nowait()
         sub.queue.put_nowait(reason)
+
+    # ------------------------------------------------------------------ files
+
+    def file_service(self) -> FileService | None:
+        return self._files
+
+    async def chain_pins(
+        self, owner: str | None, cid: bytes | None, after: bytes | None, limit: int
+    ) -> list[tuple[bytes, PinRecord]]:
+        def get(s: BlockStore) -> list[tuple[bytes, PinRecord]]:
+            getter, scan = sqlite_reader(s.db.conn)
+            return read_snapshot(
+                s.db.conn,
+                lambda: pins_page(getter, scan, owner=owner, cid=cid, after=after, limit=limit),
+            )
+
+        return await self._read(get)
+
+    async def did_invocation_keys(self, did: str) -> dict[str, bytes] | None:
+        return await self._read(lambda s: invocation_keys(sqlite_reader(s.db.conn)[0], did))
+
+    def _track_pins(self, results: tuple[TxResult, ...]) -> None:
+        """Hand committed pin records to the file service (its worker pins or unpins)."""
+        if self._files is None or self._files_worker is None:
+            return
+        for result in results:
+            if not result.ok:
+                continue
+            for e in result.events:
+                if e.type not in (EVENT_CREATED, EVENT_REMOVED):
+                    continue
+                attrs = {a.key: a.value for a in e.attributes}
+                fn = (
+                    self._files.on_chain_pin
+                    if e.type == EVENT_CREATED
+                    else self._files.on_chain_unpin
+                )
+                future = self._files_worker.submit(fn, attrs["owner"], bytes.fromhex(attrs["cid"]))
+                future.add_done_callback(_log_failure)
+
+    def files_idle(self, timeout: float = 30.0) -> None:
+        """Block until every committed pin record handed over so far was applied."""
+        if self._files_worker is not None:
+            self._files_worker.submit(lambda: None).result(timeout)
+
+
+def _log_failure(future: Future[Any]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("applying an on-chain pin failed", exc_info=exc)

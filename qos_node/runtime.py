@@ -8,7 +8,9 @@ The chain node is sans-I/O; this runtime performs its effects and feeds it input
 * a sync task asks peers that report a greater height for blocks (catch-up for restarted,
   partitioned, new and non-validator nodes);
 * the network's message validator runs the node's cheap checks *before* a message is
-  delivered or relayed, so invalid messages count against their sender.
+  delivered or relayed, so invalid messages count against their sender;
+* with a blockstore, the node serves its IPFS blocks to peers (/qos/blocks/1.0.0) and
+  :meth:`NodeRuntime.fetch_dag` pulls a DAG from peers into it (qos_node.block_exchange).
 
 The API runs on asyncio in another thread; it reaches the node only through
 :class:`TrioGateway` (``trio.from_thread``), the one bridge between the two loops.
@@ -25,13 +27,12 @@ import trio
 
 from qos_chain.consensus.wire import batch_txs
 from qos_chain.node import ChainNode, SubmitResult
-from qos_chain.replica import (
-    PublishEvidence,
-    PublishTx,
-    RequestBlocks,
-    SendConsensus,
-    Verdict,
-)
+from qos_chain.replica import PublishEvidence, PublishTx, RequestBlocks, SendConsensus, Verdict
+from qos_ipfs.blockstore import Blockstore
+from qos_ipfs.cid import CID
+from qos_ipfs.remote import FetchResult
+from qos_ipfs.remote import fetch_dag as fetch_dag_into
+from qos_node.block_exchange import blockstore_source, network_fetcher
 from qos_p2p.port import (
     Accept,
     Ignore,
@@ -64,11 +65,16 @@ def _verdict(v: Verdict, reason: str) -> NetVerdict:
 
 class NodeRuntime:
     def __init__(
-        self, node: ChainNode, network: Network, clock: Callable[[], int] = time.time_ns
+        self,
+        node: ChainNode,
+        network: Network,
+        clock: Callable[[], int] = time.time_ns,
+        blocks: Blockstore | None = None,
     ) -> None:
         self.node = node
         self.network = network
         self.clock = clock
+        self.blocks = blocks  # the node's IPFS blockstore: served to peers when set
         self._wake = trio.Event()
         self._nursery: trio.Nursery | None = None
         self._fetching: set[PeerId] = set()
@@ -80,6 +86,8 @@ class NodeRuntime:
         self.token = trio.lowlevel.current_trio_token()
         self.network.set_validator(self._validate)
         self.network.set_block_provider(self._serve_blocks)
+        if self.blocks is not None:
+            self.network.set_block_source(blockstore_source(self.blocks))
         self.network.set_height(self.node.state.last_block_height)
         self.node.on_work = self.wake
         async with trio.open_nursery() as nursery:
@@ -92,6 +100,13 @@ class NodeRuntime:
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def fetch_dag(self, root: CID, peer: PeerId | None = None) -> FetchResult:
+        """Fetch every missing block of the DAG under `root` from peers into the node's
+        blockstore (verified); BlocksUnavailable names what no peer had."""
+        if self.blocks is None:
+            raise RuntimeError("this runtime has no blockstore")
+        return await fetch_dag_into(root, self.blocks, network_fetcher(self.network, peer))
 
     # ------------------------------------------------------------------ network hooks
 
@@ -194,6 +209,13 @@ class TrioGateway:
         if token is None:
             raise RuntimeError("the node runtime is not running")
         return trio.from_thread.run_sync(self._submit, raw, now, trio_token=token)
+
+    def fetch_dag(self, root: CID) -> FetchResult:
+        """Fetch a DAG from peers into the node's blockstore (blocks the calling thread)."""
+        token = self.runtime.token
+        if token is None:
+            raise RuntimeError("the node runtime is not running")
+        return trio.from_thread.run(self.runtime.fetch_dag, root, trio_token=token)
 
     def _submit(self, raw: bytes, now: int) -> SubmitResult:
         result = self.runtime.node.submit_tx(raw, now)

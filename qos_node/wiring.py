@@ -20,8 +20,17 @@ from qos_chain.mempool.pool import Mempool, MempoolConfig
 from qos_chain.node import ChainNode
 from qos_chain.privval import FilePrivValidator
 from qos_chain.store import BlockStore
+from qos_fs.module import PinModule
+from qos_fs.service import FileService
 from qos_identity.credentials.module import CredentialModule
+from qos_identity.didkey import did_key_document
+from qos_identity.document import DID_KEY_PREFIX, DidDocument
+from qos_identity.errors import IdentityError
 from qos_identity.module import IdentityModule
+from qos_identity.multikey import KeyType
+from qos_identity.state import Getter, load_state
+from qos_ipfs.backend import EmbeddedBackend, IpfsBackend, KuboBackend
+from qos_ipfs.kubo import KuboClient
 from qos_node.config import Home, NodeConfig, load_config
 
 
@@ -60,7 +69,11 @@ def build_node(home: Home, now: int, config: NodeConfig | None = None) -> NodeBu
     home.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(home.db_path)
     store = BlockStore(db)
-    app = QosApp(db, genesis.chain_id, modules=[BankModule(), IdentityModule(), CredentialModule()])
+    app = QosApp(
+        db,
+        genesis.chain_id,
+        modules=[BankModule(), IdentityModule(), CredentialModule(), PinModule(invocation_keys)],
+    )
     m = cfg.mempool
     node = ChainNode(
         genesis=genesis,
@@ -76,3 +89,44 @@ def build_node(home: Home, now: int, config: NodeConfig | None = None) -> NodeBu
     )
     node.start(now)
     return NodeBundle(home, cfg, genesis, db, store, app, node)
+
+
+def invocation_keys(get: Getter, did: str) -> dict[str, bytes] | None:
+    """``qos_fs.module.InvocationKeys`` over identity state: the ed25519
+    capabilityInvocation methods of an active did:qos (or of a did:key)."""
+    doc: DidDocument
+    if did.startswith(DID_KEY_PREFIX):
+        try:
+            doc = did_key_document(did)
+        except IdentityError:
+            return None
+    else:
+        state = load_state(get, did)
+        if state is None or state.deactivated:
+            return None
+        doc = state.document
+    out: dict[str, bytes] = {}
+    for method_id in doc.capability_invocation:
+        method = doc.method(method_id)
+        if method is None:
+            continue
+        try:
+            key = method.multikey()
+        except IdentityError:
+            continue
+        if key.key_type is KeyType.ED25519:
+            out[method_id] = key.public_key
+    return out
+
+
+def open_file_service(home: Home, ipfs_api: str | None = None) -> FileService:
+    """The node's file service: the embedded store (``<home>/data/ipfs/``, pins in
+    ``data/ipfs.db``) or a Kubo daemon at ``ipfs_api``; local progress in ``data/files.db``."""
+    data = home.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    backend: IpfsBackend
+    if ipfs_api:
+        backend = KuboBackend(KuboClient(ipfs_api))
+    else:
+        backend = EmbeddedBackend.open(data / "ipfs", data / "ipfs.db")
+    return FileService(backend, open_database(data / "files.db"))

@@ -43,7 +43,7 @@ def cli(ctx: click.Context, home: Path, api: str) -> None:
 
 def _register() -> None:
     """Import the command modules; each registers its commands on ``cli``."""
-    from qos_node.cli import chain, did, ipfs, keys, node  # noqa: F401
+    from qos_node.cli import chain, did, ipfs, keys, node, vc  # noqa: F401
 
 
 def main() -> None:

@@ -54,6 +54,18 @@ def _unlock(obj: CliContext, name: str) -> KeyPair:
         raise CliError.of(err) from err
 
 
+def _x25519_public(obj: CliContext, name: str) -> bytes:
+    """The X25519 public key derived from a ``qos keys`` ed25519 key (``qos vc open``)."""
+    from qos_identity.credentials.crypto_box import (
+        x25519_private_from_ed25519_seed,
+        x25519_public_from_private,
+    )
+
+    return x25519_public_from_private(
+        x25519_private_from_ed25519_seed(_unlock(obj, name).private_seed)
+    )
+
+
 def _services(did: str, specs: Sequence[str]) -> list[c.ServiceSpec]:
     out: list[c.ServiceSpec] = []
     for spec in specs:
@@ -170,6 +182,13 @@ def did_group() -> None:
 @click.option("--service", "services", multiple=True, help="FRAGMENT,TYPE,URL (repeatable).")
 @click.option("--controller", "controllers", multiple=True, help="Controller DID (repeatable).")
 @click.option("--also-known-as", "aliases", multiple=True, help="alsoKnownAs URI (repeatable).")
+@click.option(
+    "--key-agreement",
+    "ka_name",
+    default=None,
+    help="Add an X25519 keyAgreement key derived from this `qos keys` key (for credentials "
+    "delivered encrypted: `qos vc open`).",
+)
 @_WAIT
 @click.pass_obj
 def create_cmd(
@@ -179,6 +198,7 @@ def create_cmd(
     services: tuple[str, ...],
     controllers: tuple[str, ...],
     aliases: tuple[str, ...],
+    ka_name: str | None,
     timeout: float,
 ) -> None:
     """Register a new DID; prints it with the operation's result."""
@@ -195,6 +215,7 @@ def create_cmd(
             services=_services("", services),
             controllers=controllers,
             also_known_as=aliases,
+            key_agreement=None if ka_name is None else _x25519_public(obj, ka_name),
         )
     except QosError as err:
         raise CliError.of(err) from err

@@ -65,10 +65,11 @@ def node_cmd(
     """Run the node: consensus, the p2p network and the API (GraphQL at /graphql)."""
     from qos_api.app import create_app
     from qos_api.ports import PeerView
+    from qos_node.block_exchange import open_node_blockstore
     from qos_node.port import LocalNodePort
     from qos_node.runtime import NodeRuntime, TrioGateway
     from qos_node.service import BridgedNode, NodeService
-    from qos_node.wiring import build_node
+    from qos_node.wiring import build_node, open_file_service
     from qos_p2p.host import Libp2pNetwork
     from qos_p2p.keys import load_or_create_node_key
     from qos_p2p.port import P2PError
@@ -95,7 +96,8 @@ def node_cmd(
         bootstrap=tuple(cfg.p2p.peers) + peers,
         is_validator=is_validator,
     )
-    runtime = NodeRuntime(node, network)
+    # IPFS blocks are served to peers from the embedded store (<home>/data/ipfs/blocks).
+    runtime = NodeRuntime(node, network, blocks=open_node_blockstore(home))
     bridged: Any = BridgedNode(node, TrioGateway(runtime))
     host = api_host or cfg.api.host
     port = api_port or cfg.api.port
@@ -106,9 +108,17 @@ def node_cmd(
             for p in network.peers()
         ]
 
+    files = open_file_service(home)  # uploads, pins, gateway (embedded IPFS store)
+
     def make_api() -> Any:
         port = LocalNodePort(
-            bridged, bundle.app, home.db_path, node_id=key.peer_id, peers=peer_views
+            bridged,
+            bundle.app,
+            home.db_path,
+            node_id=key.peer_id,
+            peers=peer_views,
+            files=files,
+            offload_submit=True,
         )
         return create_app(port)
 
@@ -127,6 +137,7 @@ def node_cmd(
     except KeyboardInterrupt:
         pass
     finally:
+        files.close()
         bundle.db.close()
 
 
