@@ -32,7 +32,9 @@ class NodeProcess:
         *,
         p2p_listen: str | None = "/ip4/127.0.0.1/tcp/0",
         peers: tuple[str, ...] = (),
+        extra_args: tuple[str, ...] = (),
     ) -> None:
+        self.extra_args = extra_args
         self.home = home
         self.api_port = api_port
         self.p2p_listen = p2p_listen
@@ -66,6 +68,7 @@ class NodeProcess:
             cmd += ["--p2p-listen", self.p2p_listen]
         for peer in self.peers:
             cmd += ["--peer", peer]
+        cmd += list(self.extra_args)
         self.proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
             cmd,
             stdout=log,

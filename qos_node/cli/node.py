@@ -54,6 +54,13 @@ def init_cmd(obj: CliContext, chain_id: str, dev: bool, if_absent: bool, api_por
 @click.option(
     "--peer", "peers", multiple=True, help="Bootstrap peer multiaddr (/ip4/../tcp/../p2p/ID)."
 )
+@click.option(
+    "--ipfs-api",
+    envvar="QOS_IPFS_API",
+    default=None,
+    help="Store files on a Kubo daemon (HTTP RPC, e.g. http://127.0.0.1:5001) "
+    "instead of the embedded blockstore.",
+)
 @click.pass_obj
 def node_cmd(
     obj: CliContext,
@@ -61,6 +68,7 @@ def node_cmd(
     api_port: int | None,
     p2p_listen: str | None,
     peers: tuple[str, ...],
+    ipfs_api: str | None,
 ) -> None:
     """Run the node: consensus, the p2p network and the API (GraphQL at /graphql)."""
     from qos_api.app import create_app
@@ -108,7 +116,7 @@ def node_cmd(
             for p in network.peers()
         ]
 
-    files = open_file_service(home)  # uploads, pins, gateway (embedded IPFS store)
+    files = open_file_service(home, ipfs_api)  # uploads, pins, gateway
 
     def make_api() -> Any:
         port = LocalNodePort(
