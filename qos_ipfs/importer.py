@@ -26,13 +26,17 @@ the child's whole subtree (for a dag-pb node: its block length plus its links' T
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from qos_ipfs import dagpb, unixfs
-from qos_ipfs.cid import CID, DAG_PB, RAW
+from qos_ipfs.cid import CID, DAG_PB, RAW, SHA2_256, SHA2_256_LEN
 from qos_ipfs.errors import UnknownProfile
+from qos_ipfs.varint import encode_varint
+
+_MH_PREFIX = bytes((SHA2_256, SHA2_256_LEN))
 
 BlockSink = Callable[[CID, bytes], None]
 """Receives each block as soon as it is built (children before parents)."""
@@ -98,9 +102,22 @@ class Importer:
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._finished:
             raise ValueError("importer already finished")
-        self._buffer += data
-        self._size += len(data)
         chunk = self.profile.chunk_size
+        self._size += len(data)
+        if not self._buffer:
+            # fast path (pieces of whole chunks, as import_file reads): cut leaves straight
+            # from the caller's bytes, copying nothing but the remainder
+            view = memoryview(data).cast("B")
+            full = len(view) - len(view) % chunk
+            if full == len(view) == chunk and isinstance(data, bytes):
+                self._add_leaf(data)
+            else:
+                for start in range(0, full, chunk):
+                    self._add_leaf(view[start : start + chunk])
+            self._buffer += view[full:]
+            view.release()
+            return
+        self._buffer += data
         if len(self._buffer) >= chunk:
             view = memoryview(self._buffer)
             full = len(self._buffer) - len(self._buffer) % chunk
@@ -134,15 +151,40 @@ class Importer:
         if self._sink is not None:
             self._sink(cid, block)
 
-    def _add_leaf(self, chunk: bytes) -> None:
+    def _add_leaf(self, chunk: bytes | memoryview) -> None:
+        n = len(chunk)
         if self.profile.raw_leaves:
-            block = chunk
-            cid = CID.hash(block, version=1, codec=RAW)
-        else:
-            block = dagpb.encode_node((), unixfs.file_leaf(chunk))
+            cid = CID.hash(chunk, version=1, codec=RAW)
+            self._blocks += 1
+            if self._sink is not None:
+                self._sink(cid, chunk if isinstance(chunk, bytes) else bytes(chunk))
+            self._push(0, _Child(cid, n, n))
+            return
+        if not n:
+            block = dagpb.encode_node((), unixfs.file_leaf(b""))
             cid = CID.hash(block, version=self.profile.cid_version, codec=DAG_PB)
+            self._emit(cid, block)
+            self._push(0, _Child(cid, 0, len(block)))
+            return
+        # the leaf is PBNode{Data: UnixFS{Type: File, Data: chunk, filesize: n}}, i.e.
+        # prefix + chunk + suffix (exactly dagpb.encode_node((), unixfs.file_leaf(chunk))):
+        # hashed in three pieces, and joined only when a sink wants the block
+        size_n = encode_varint(n)
+        inner = 3 + len(size_n) + n + 1 + len(size_n)  # 08 02 | 12 len chunk | 18 n
+        prefix = b"\x0a" + encode_varint(inner) + b"\x08\x02\x12" + size_n
+        suffix = b"\x18" + size_n
+        if self._sink is None:
+            h = hashlib.sha256(prefix)
+            h.update(chunk)
+            h.update(suffix)
+            cid = CID(self.profile.cid_version, DAG_PB, _MH_PREFIX + h.digest())
+            self._blocks += 1
+            self._push(0, _Child(cid, n, len(prefix) + n + len(suffix)))
+            return
+        block = b"".join((prefix, chunk, suffix))
+        cid = CID.hash(block, version=self.profile.cid_version, codec=DAG_PB)
         self._emit(cid, block)
-        self._push(0, _Child(cid, len(chunk), len(block)))
+        self._push(0, _Child(cid, n, len(block)))
 
     def _push(self, height: int, child: _Child) -> None:
         if height == len(self._levels):

@@ -6,6 +6,14 @@ By default every command works on the node's embedded store: blocks under
 daemon instead; files are still chunked by our importer, so the CIDs are the same either way,
 and every block read back from the daemon is verified. Errors print one line
 ``Error: <message> [<code>]`` and exit 1.
+
+Encrypted files (``qos_ipfs.encryption``): ``add --encrypt-to DID`` (repeatable) or
+``--recipient-key z6LS...`` encrypts the file to each recipient's X25519 ``keyAgreement``
+key before it is imported, so the store only ever holds ciphertext (the CID printed is the
+ciphertext's); DIDs are resolved through the node's REST resolver (``GET
+/1.0/identifiers/DID`` on ``--api``), ``did:key`` locally. ``get``/``cat --decrypt-with
+NAME`` decrypts with the X25519 key of the ``qos keys`` key NAME (derived from its ed25519
+seed, as did:key derives its keyAgreement key).
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
@@ -27,6 +35,7 @@ from qos_node.cli.errors import CliError
 if TYPE_CHECKING:  # qos_ipfs is imported lazily, so `qos --help` stays fast
     from qos_ipfs.backend import IpfsBackend
     from qos_ipfs.cid import CID
+    from qos_ipfs.encryption import Recipient
     from qos_ipfs.importer import Profile
 
 P = ParamSpec("P")
@@ -51,9 +60,11 @@ def _translate_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 class IpfsContext:
-    def __init__(self, home: Path, api: str | None) -> None:
+    def __init__(self, home: Path, api: str | None, cli: CliContext | None = None) -> None:
         self.home = home
         self.api = api or None
+        self.cli = cli or CliContext(home=home, api="")
+        """The ``qos`` options (``--api``: the node API that resolves DIDs; the keyring)."""
 
     @contextmanager
     def backend(self) -> Iterator[IpfsBackend]:
@@ -76,6 +87,15 @@ def _parse_cid(text: str) -> CID:
     from qos_ipfs.cid import CID
 
     return CID.parse(text.strip())
+
+
+_DECRYPT_WITH = click.option(
+    "--decrypt-with",
+    "decrypt_with",
+    default=None,
+    metavar="NAME",
+    help="Decrypt an encrypted file with the X25519 key of the `qos keys` key NAME.",
+)
 
 
 def _profile(cid_version: int | None, name: str | None) -> Profile:
@@ -106,7 +126,7 @@ def _profile(cid_version: int | None, name: str | None) -> Profile:
 def ipfs(ctx: click.Context, ipfs_api: str | None) -> None:
     """IPFS content: Kubo-identical CIDs, pins, CAR files, garbage collection."""
     parent: CliContext = ctx.obj
-    ctx.obj = IpfsContext(parent.home, ipfs_api)
+    ctx.obj = IpfsContext(parent.home, ipfs_api, parent)
 
 
 pass_ipfs = click.make_pass_decorator(IpfsContext)
@@ -125,6 +145,20 @@ pass_ipfs = click.make_pass_decorator(IpfsContext)
 )
 @click.option("--only-hash", "-n", is_flag=True, help="Print the CIDs; store nothing.")
 @click.option("--pin/--no-pin", default=True, show_default=True, help="Pin each file.")
+@click.option(
+    "--encrypt-to",
+    "encrypt_to",
+    multiple=True,
+    metavar="DID",
+    help="Encrypt to this DID's keyAgreement key (repeatable; DID#fragment picks a key).",
+)
+@click.option(
+    "--recipient-key",
+    "recipient_keys",
+    multiple=True,
+    metavar="MULTIKEY",
+    help="Encrypt to this X25519 (z6LS...) or ed25519 (z6Mk...) key; no resolution.",
+)
 @pass_ipfs
 @_translate_errors
 def add_cmd(
@@ -134,12 +168,23 @@ def add_cmd(
     profile_name: str | None,
     only_hash: bool,
     pin: bool,
+    encrypt_to: tuple[str, ...],
+    recipient_keys: tuple[str, ...],
 ) -> None:
     """Add FILES; print one CID per file, in order."""
     from qos_ipfs.backend import only_hash as hash_only
 
     profile = _profile(cid_version, profile_name)
     show_bar = sys.stderr.isatty()
+    if encrypt_to or recipient_keys:
+        if only_hash:
+            raise CliError(
+                "--only-hash cannot be combined with encryption (every encryption differs)",
+                "usage_error",
+            )
+        recipients = _recipients(obj, encrypt_to, recipient_keys)
+        _add_encrypted(obj, files, profile, pin, recipients, show_bar)
+        return
     if only_hash:
         for path in files:
             with path.open("rb") as stream, _progress(path, show_bar) as progress:
@@ -166,12 +211,24 @@ def _progress(path: Path, enabled: bool) -> Iterator[Callable[[int], None] | Non
 @click.argument("cid")
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--length", type=click.IntRange(min=0), default=None)
+@_DECRYPT_WITH
 @pass_ipfs
 @_translate_errors
-def cat_cmd(obj: IpfsContext, cid: str, offset: int, length: int | None) -> None:
+def cat_cmd(
+    obj: IpfsContext, cid: str, offset: int, length: int | None, decrypt_with: str | None
+) -> None:
     """Write the file CID (or a byte range of it) to stdout."""
     root = _parse_cid(cid)
     out = sys.stdout.buffer
+    if decrypt_with is not None:
+        if offset or length is not None:
+            raise CliError("--offset/--length cannot be used with --decrypt-with", "usage_error")
+        key = _decryption_key(obj, decrypt_with)
+        with obj.backend() as backend:
+            for piece in _decrypt(backend.cat(root), key):
+                out.write(piece)
+        out.flush()
+        return
     with obj.backend() as backend:
         for piece in backend.cat(root, offset, length):
             out.write(piece)
@@ -181,15 +238,19 @@ def cat_cmd(obj: IpfsContext, cid: str, offset: int, length: int | None) -> None
 @ipfs.command("get")
 @click.argument("cid")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@_DECRYPT_WITH
 @pass_ipfs
 @_translate_errors
-def get_cmd(obj: IpfsContext, cid: str, output: Path) -> None:
-    """Save the file CID to OUTPUT (written to a temp file, then renamed)."""
+def get_cmd(obj: IpfsContext, cid: str, output: Path, decrypt_with: str | None) -> None:
+    """Save the file CID to OUTPUT (written to a temp file, then renamed). With
+    --decrypt-with, OUTPUT appears only once the whole file decrypted and authenticated."""
     root = _parse_cid(cid)
+    key = _decryption_key(obj, decrypt_with) if decrypt_with is not None else None
     tmp = output.with_name(f".{output.name}.{os.getpid()}.part")
     try:
         with obj.backend() as backend, tmp.open("wb") as out:
-            for piece in backend.cat(root):
+            pieces = backend.cat(root)
+            for piece in pieces if key is None else _decrypt(pieces, key):
                 out.write(piece)
         os.replace(tmp, output)
     finally:
@@ -285,3 +346,106 @@ def gc_cmd(obj: IpfsContext) -> None:
     for cid in result.removed:
         click.echo(f"removed {cid.encode()}")
     click.echo(f"removed {len(result.removed)} blocks, kept {result.kept}", err=True)
+
+
+# ---------------------------------------------------------------------------- encryption
+
+
+def _add_encrypted(
+    obj: IpfsContext,
+    files: tuple[Path, ...],
+    profile: Profile,
+    pin: bool,
+    recipients: list[Recipient],
+    show_bar: bool,
+) -> None:
+    from qos_ipfs.encryption import encrypting_reader
+
+    with obj.backend() as backend:
+        for path in files:
+            with path.open("rb") as plain, _progress(path, show_bar) as progress:
+                stream = encrypting_reader(plain, recipients, progress=progress)
+                result = backend.add(stream, profile, pin=pin)
+            click.echo(result.root.encode())
+
+
+def _recipients(obj: IpfsContext, dids: tuple[str, ...], keys: tuple[str, ...]) -> list[Recipient]:
+    """One recipient per --encrypt-to DID (its keyAgreement X25519 key) and per
+    --recipient-key multikey."""
+    from qos_identity.credentials.crypto_box import key_agreement_key
+    from qos_identity.multikey import KeyType, decode_multikey, ed25519_to_x25519, encode_multikey
+    from qos_ipfs.encryption import Recipient
+
+    out: list[Recipient] = []
+    try:
+        for text in keys:
+            key = decode_multikey(text.strip())
+            x = key.public_key
+            if key.key_type is KeyType.ED25519:
+                x = ed25519_to_x25519(x)
+            xmk = encode_multikey(KeyType.X25519, x)
+            out.append(Recipient(f"did:key:{text.strip()}#{xmk}", x))
+        for did_url in dids:
+            did, _, fragment = did_url.strip().partition("#")
+            doc = _resolve_document(obj, did)
+            kid = f"{did}#{fragment}" if fragment else None
+            ref, public_key = key_agreement_key(doc, kid)
+            out.append(Recipient(ref, public_key))
+    except QosError as exc:
+        raise CliError.of(exc) from exc
+    if len({r.public_key for r in out}) != len(out):
+        raise CliError("two recipients have the same key", "usage_error")
+    return out
+
+
+def _resolve_document(obj: IpfsContext, did: str) -> Any:
+    """The current DID document: did:key locally, anything else through the node's REST
+    resolver (``GET /1.0/identifiers/DID``); a deactivated DID is refused."""
+    import httpx
+
+    from qos_identity.didkey import did_key_document
+    from qos_identity.document import DID_KEY_PREFIX, document_from_json
+    from qos_node.cli.did import RESOLUTION, _api_base
+
+    if did.startswith(DID_KEY_PREFIX):
+        return did_key_document(did)
+    url = f"{_api_base(obj.cli.api)}/1.0/identifiers/{did}"
+    try:
+        resp = httpx.get(url, headers={"accept": RESOLUTION}, timeout=10.0)
+    except httpx.HTTPError as exc:
+        raise CliError(
+            f"cannot resolve {did}: node API unreachable at {url} ({exc}); "
+            "use --recipient-key to encrypt offline",
+            "api_unreachable",
+        ) from exc
+    try:
+        body = resp.json()
+    except ValueError as exc:
+        raise CliError(
+            f"resolver answered HTTP {resp.status_code} without JSON", "api_error"
+        ) from exc
+    meta = body.get("didResolutionMetadata", {}) if isinstance(body, dict) else {}
+    if resp.status_code == 410 or body.get("didDocumentMetadata", {}).get("deactivated"):
+        raise CliError(f"{did} is deactivated: cannot encrypt to it", "deactivated")
+    if resp.status_code != 200 or not isinstance(body.get("didDocument"), dict):
+        code = meta.get("error") or f"http_{resp.status_code}"
+        raise CliError(f"cannot resolve {did}: {meta.get('errorMessage') or code}", code)
+    return document_from_json(body["didDocument"])
+
+
+def _decryption_key(obj: IpfsContext, name: str) -> bytes:
+    """The X25519 private key of the ``qos keys`` key ``name`` (from its ed25519 seed)."""
+    from qos_identity.credentials.crypto_box import x25519_private_from_ed25519_seed
+    from qos_node.cli.chain import _keystore, _password
+
+    try:
+        pair = _keystore(obj.cli).unlock(name, _password(name))
+    except QosError as exc:
+        raise CliError.of(exc) from exc
+    return x25519_private_from_ed25519_seed(pair.private_seed)
+
+
+def _decrypt(pieces: Iterator[bytes], key: bytes) -> Iterator[bytes]:
+    from qos_ipfs.encryption import decrypt_chunks
+
+    return decrypt_chunks(pieces, key)
