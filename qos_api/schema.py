@@ -61,6 +61,7 @@ from qos_api.types import (
     mutation,
     subscription,
 )
+from qos_api.validation_cache import CachedValidation
 from qos_chain.address import address_from_text
 from qos_chain.errors import InvalidAddress
 from qos_identity.resolver import DID_LD_JSON
@@ -372,5 +373,6 @@ schema = QosSchema(
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaskErrors(should_mask_error=should_mask_error),
+        CachedValidation,  # after the limiters: their rules are part of what is cached
     ],
 )
