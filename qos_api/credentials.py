@@ -35,12 +35,11 @@ from qos_api.context import Info
 from qos_api.errors import ApiError
 from qos_api.identity import DidApiError, Identity, charge
 from qos_api.pagination import DEFAULT_FIRST, MAX_FIRST, check_first
-from qos_api.ports import BlockInfo, NodePort, SubmitAccepted, SubscriberTooSlow
+from qos_api.ports import BlockInfo, NodePort, SubscriberTooSlow
+from qos_api.submit import submit_signed
 from qos_api.types import (
     PageInfo,
     SubmitTransactionResult,
-    TransactionAccepted,
-    TransactionRejected,
     field,
     mutation,
     subscription,
@@ -676,19 +675,7 @@ class CredentialMutation:
     async def submit_credential_operation(
         self, info: Info, signed_tx: str
     ) -> SubmitTransactionResult:
-        try:
-            raw = base64.b64decode(signed_tx, validate=True)
-        except (binascii.Error, ValueError):
-            return TransactionRejected(
-                code="invalid_encoding", message="signedTx is not valid standard base64"
-            )
-        problem = credential_tx_problem(raw)
-        if problem is not None:
-            return TransactionRejected(code=problem[0], message=problem[1])
-        result = await info.context.port.submit_tx(raw)
-        if isinstance(result, SubmitAccepted):
-            return TransactionAccepted(hash=result.tx_hash.hex())
-        return TransactionRejected(code=result.code, message=result.message)
+        return await submit_signed(info, signed_tx, credential_tx_problem)
 
 
 @strawberry.type

@@ -8,8 +8,6 @@ are masked as "Unexpected error." (and logged by strawberry).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import AsyncGenerator
 
@@ -43,7 +41,8 @@ from qos_api.identity import (
     watch_identity,
 )
 from qos_api.pagination import DEFAULT_FIRST, MAX_FIRST, check_first, decode_cursor, encode_cursor
-from qos_api.ports import NodePort, SubmitAccepted, SubscriberTooSlow
+from qos_api.ports import NodePort, SubscriberTooSlow
+from qos_api.submit import submit_signed
 from qos_api.types import (
     Account,
     AccountResult,
@@ -55,8 +54,6 @@ from qos_api.types import (
     PageInfo,
     SubmitTransactionResult,
     Transaction,
-    TransactionAccepted,
-    TransactionRejected,
     field,
     mutation,
     subscription,
@@ -263,32 +260,11 @@ class Query(CredentialQuery):
 class Mutation(CredentialMutation):
     @mutation(SUBMIT_DESCRIPTION)
     async def submit_transaction(self, info: Info, signed_tx: str) -> SubmitTransactionResult:
-        try:
-            raw = base64.b64decode(signed_tx, validate=True)
-        except (binascii.Error, ValueError):
-            return TransactionRejected(
-                code="invalid_encoding", message="signedTx is not valid standard base64"
-            )
-        result = await _port(info).submit_tx(raw)
-        if isinstance(result, SubmitAccepted):
-            return TransactionAccepted(hash=result.tx_hash.hex())
-        return TransactionRejected(code=result.code, message=result.message)
+        return await submit_signed(info, signed_tx)
 
     @mutation(SUBMIT_DID_DESCRIPTION)
     async def submit_did_operation(self, info: Info, signed_tx: str) -> SubmitTransactionResult:
-        try:
-            raw = base64.b64decode(signed_tx, validate=True)
-        except (binascii.Error, ValueError):
-            return TransactionRejected(
-                code="invalid_encoding", message="signedTx is not valid standard base64"
-            )
-        problem = identity_tx_problem(raw)
-        if problem is not None:
-            return TransactionRejected(code=problem[0], message=problem[1])
-        result = await _port(info).submit_tx(raw)
-        if isinstance(result, SubmitAccepted):
-            return TransactionAccepted(hash=result.tx_hash.hex())
-        return TransactionRejected(code=result.code, message=result.message)
+        return await submit_signed(info, signed_tx, identity_tx_problem)
 
     @mutation(
         "Submit a tx carrying qos.files.v1.* messages only (MsgPin, MsgUnpin, "
@@ -296,19 +272,7 @@ class Mutation(CredentialMutation):
         "result as submitTransaction, plus the code not_files_message."
     )
     async def pin_cid(self, info: Info, signed_tx: str) -> SubmitTransactionResult:
-        try:
-            raw = base64.b64decode(signed_tx, validate=True)
-        except (binascii.Error, ValueError):
-            return TransactionRejected(
-                code="invalid_encoding", message="signedTx is not valid standard base64"
-            )
-        problem = files_tx_problem(raw)
-        if problem is not None:
-            return TransactionRejected(code=problem[0], message=problem[1])
-        result = await _port(info).submit_tx(raw)
-        if isinstance(result, SubmitAccepted):
-            return TransactionAccepted(hash=result.tx_hash.hex())
-        return TransactionRejected(code=result.code, message=result.message)
+        return await submit_signed(info, signed_tx, files_tx_problem)
 
 
 @strawberry.type

@@ -43,7 +43,7 @@ def wait_for(cond: Any, what: str, timeout: float = 30.0) -> Any:
         value = cond()
         if value:
             return value
-        time.sleep(0.05)  # poll interval of a deadline-bounded wait
+        time.sleep(0.05)  # sleep-ok: poll interval of a deadline-bounded wait
     raise AssertionError(f"{what} did not happen within {timeout}s")
 
 

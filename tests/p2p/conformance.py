@@ -41,7 +41,7 @@ async def consensus_reaches_every_validator(nets: Nets) -> None:
         async def send() -> None:
             for payload in sent:
                 await a.send_consensus(payload)
-                await trio.sleep(0.001)  # pacing the offered load (~500-1000 msg/s), not a wait
+                await trio.sleep(0.001)  # sleep-ok: pacing the offered load (~500-1000 msg/s)
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(send)

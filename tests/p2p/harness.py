@@ -21,7 +21,7 @@ async def wait_until(cond: Callable[[], bool], timeout: float = 10.0, what: str 
     """Poll `cond` until true; fail after `timeout` seconds (a deadline, not a sleep)."""
     with trio.fail_after(timeout):
         while not cond():
-            await trio.sleep(POLL)
+            await trio.sleep(POLL)  # sleep-ok: poll interval of a deadline-bounded wait
     del what
 
 

@@ -137,7 +137,7 @@ def test_consensus_latency_and_rate_report() -> None:
                     await sender.send_consensus(
                         b"v" * 200 + b"|" + repr(time.perf_counter()).encode()
                     )
-                    await trio.sleep(0.005)
+                    await trio.sleep(0.005)  # sleep-ok: paces the offered load, not a wait
             for net in receivers[1:]:
                 assert len(await collect(net, 400)) == 400
             lat.sort()
