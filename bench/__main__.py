@@ -3,6 +3,7 @@
 ``python -m bench`` runs both quickly (tx throughput, and did:qos with 20,000 DIDs in
 state); ``--only tx|did`` picks one; ``--dids 1000000`` is the identity issue's target.
 ``--network`` runs the 4-validator-process load benchmark instead (slow, ~2 minutes).
+``--only did-devnet`` runs DID creates through a 4-validator devnet (slow).
 ``--only ipfs`` runs the storage benchmark (100 MiB import: only-hash, with blockstore writes,
 HTTP upload, as ratios to sha256); it runs only when asked for.
 """
@@ -11,13 +12,16 @@ from __future__ import annotations
 
 import argparse
 
-from bench import cred_bench, did_bench, ipfs_bench, network_bench, tx_throughput
+from bench import cred_bench, did_bench, did_devnet, ipfs_bench, network_bench, tx_throughput
 
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument(
-        "--only", choices=["tx", "did", "cred", "ipfs"], default=None, help="run one benchmark"
+        "--only",
+        choices=["tx", "did", "cred", "ipfs", "did-devnet"],
+        default=None,
+        help="run one benchmark",
     )
     p.add_argument("--txs", type=int, default=4000, help="transactions to push through")
     p.add_argument("--senders", type=int, default=40)
@@ -37,6 +41,7 @@ def main() -> None:
     p.add_argument("--idle-s", type=float, default=10.0, help="--network: idle seconds")
     p.add_argument("--inflight", type=int, default=256, help="--network: max requests open")
     p.add_argument("--net-dir", default=None, help="--network: keep the devnet (logs) here")
+    p.add_argument("--did-batch", type=int, default=50, help="--only did-devnet: creates per tx")
     p.add_argument("--ipfs-mib", type=int, default=100, help="--only ipfs: file size in MiB")
     args = p.parse_args()
     if args.network:
@@ -48,6 +53,8 @@ def main() -> None:
         did_bench.run(args.creates, args.dids, args.resolves, args.workers)
     if args.only in (None, "cred"):
         cred_bench.run(args.anchors, args.creds, args.cred_queries, args.workers)
+    if args.only == "did-devnet":
+        did_devnet.run(args.creates, args.did_batch)
     if args.only == "ipfs":
         ipfs_bench.run(args.ipfs_mib)
 
