@@ -160,7 +160,21 @@ def test_credential_flow_through_cli_graphql_and_rest(running, tmp_path: Path) -
     assert json.loads(received_file.read_text()) == cred
     refused(home, api, "invalid_envelope", "vc", "open", str(env_file), "--key", "acme")
 
-    # anchor (digest only) and query over GraphQL
+    # the encrypted copy goes into the node's IPFS store; anyone can fetch the ciphertext
+    # through the gateway, only the subject can open it
+    added = qos(home, api, "ipfs", "add", str(env_file))
+    assert added.returncode == 0, added.stderr
+    env_cid = added.stdout.strip().split()[-1]
+    fetched = httpx.get(f"{url}/ipfs/{env_cid}", timeout=10)
+    assert fetched.status_code == 200
+    assert fetched.content == env_file.read_bytes()
+    from_ipfs = tmp_path / "from-ipfs.json"
+    from_ipfs.write_bytes(fetched.content)
+    opened = tmp_path / "opened.json"
+    ok(home, api, "vc", "open", str(from_ipfs), "--key", "alice", "--out", str(opened))
+    assert json.loads(opened.read_text()) == cred
+
+    # anchor (digest only, delivery = the ciphertext's CID) and query over GraphQL
     anchored = ok(
         home,
         api,
@@ -170,7 +184,7 @@ def test_credential_flow_through_cli_graphql_and_rest(running, tmp_path: Path) -
         "--key",
         "acme",
         "--delivery",
-        "urn:example:envelope",
+        f"ipfs://{env_cid}",
     )
     cid = anchored["credentialId"]
     assert anchored["events"][0]["subject"] == subject
@@ -182,7 +196,7 @@ def test_credential_flow_through_cli_graphql_and_rest(running, tmp_path: Path) -
         "issuer": issuer,
         "status": "ACTIVE",
         "statusIndex": "0",
-        "delivery": "urn:example:envelope",
+        "delivery": f"ipfs://{env_cid}",
     }
     (nested,) = g["data"]["identity"]["credentials"]["edges"]
     assert nested["node"]["issuerIdentity"]["did"] == issuer
