@@ -86,7 +86,10 @@ def run(n_creates: int = 2000, batch: int = 50, senders: int = 8) -> None:
             t0 = time.perf_counter()
             rejected = asyncio.run(_drive(urls, per_sender))
             last = dids[-1]
-            check = f"http://127.0.0.1:{members[3].api_port}/1.0/identifiers/{last}"
+            # the last tx went to the node of its sender; check on the next node instead
+            last_sender = (len(dids) // batch - 1) % senders
+            other = members[(last_sender + 1) % len(members)]
+            check = f"http://127.0.0.1:{other.api_port}/1.0/identifiers/{last}"
             deadline = time.monotonic() + 300
             while httpx.get(check, timeout=10).status_code != 200:
                 if time.monotonic() > deadline:
