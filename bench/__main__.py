@@ -4,22 +4,35 @@
 state); ``--only tx|did`` picks one; ``--dids 1000000`` is the identity issue's target.
 ``--network`` runs the 4-validator-process load benchmark instead (slow, ~2 minutes).
 ``--only did-devnet`` runs DID creates through a 4-validator devnet (slow).
+``--only cred-devnet`` issues credentials and anchors ``--anchors`` of them 50 per tx, then
+as many 1 per tx, through a 4-validator devnet (slow).
 ``--only ipfs`` runs the storage benchmark (100 MiB import: only-hash, with blockstore writes,
 HTTP upload, as ratios to sha256); it runs only when asked for.
+``--only pins`` times the `pins` listings (GraphQL and REST ``GET /pins``) with ``--pins``
+on-chain and as many local pins (``--pins 1000000`` is the target); only when asked for.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from bench import cred_bench, did_bench, did_devnet, ipfs_bench, network_bench, tx_throughput
+from bench import (
+    cred_bench,
+    cred_devnet,
+    did_bench,
+    did_devnet,
+    ipfs_bench,
+    network_bench,
+    pins_bench,
+    tx_throughput,
+)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument(
         "--only",
-        choices=["tx", "did", "cred", "ipfs", "did-devnet"],
+        choices=["tx", "did", "cred", "ipfs", "did-devnet", "cred-devnet", "pins"],
         default=None,
         help="run one benchmark",
     )
@@ -43,6 +56,8 @@ def main() -> None:
     p.add_argument("--net-dir", default=None, help="--network: keep the devnet (logs) here")
     p.add_argument("--did-batch", type=int, default=50, help="--only did-devnet: creates per tx")
     p.add_argument("--ipfs-mib", type=int, default=100, help="--only ipfs: file size in MiB")
+    p.add_argument("--pins", type=int, default=20_000, help="--only pins: pins of each kind")
+    p.add_argument("--pin-queries", type=int, default=500, help="--only pins: samples per query")
     args = p.parse_args()
     if args.network:
         network_bench.main_args(args)
@@ -55,8 +70,12 @@ def main() -> None:
         cred_bench.run(args.anchors, args.creds, args.cred_queries, args.workers)
     if args.only == "did-devnet":
         did_devnet.run(args.creates, args.did_batch)
+    if args.only == "cred-devnet":
+        cred_devnet.run(args.anchors)
     if args.only == "ipfs":
         ipfs_bench.run(args.ipfs_mib)
+    if args.only == "pins":
+        pins_bench.run(args.pins, args.pin_queries, args.workers)
 
 
 main()
