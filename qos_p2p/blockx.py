@@ -36,6 +36,7 @@ from qos_p2p.port import (
     BlockSource,
     Limits,
     PeerId,
+    PeerInfo,
     PeerUnavailable,
     UnverifiableCid,
 )
@@ -280,3 +281,29 @@ async def fetch_from_any(
         except (PeerUnavailable, BlockExchangeFailed) as exc:
             log.info("block request to %s failed: %s", peer, exc)
     return found
+
+
+async def fetch(
+    peer: PeerId | None,
+    cids: Sequence[bytes],
+    *,
+    connected: Callable[[PeerId], bool],
+    peers: Callable[[], Sequence[PeerInfo]],
+    ask: Ask,
+    limits: Limits,
+    on_bad: OnBad,
+    on_block: Callable[[], None] = lambda: None,
+) -> dict[bytes, bytes]:
+    """``Network.fetch_blocks`` for both implementations: one named peer, or every connected
+    peer in turn, best score first."""
+    want = wanted(cids)
+    if peer is not None:
+        if not connected(peer):
+            raise PeerUnavailable(f"{peer} is not connected")
+        return await fetch_from_peer(
+            peer, want, ask, limits=limits, on_bad=on_bad, on_block=on_block
+        )
+    order = sorted(peers(), key=lambda p: -p.score)
+    return await fetch_from_any(
+        [p.peer_id for p in order], want, ask, limits=limits, on_bad=on_bad, on_block=on_block
+    )

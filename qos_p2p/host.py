@@ -673,23 +673,12 @@ class Libp2pNetwork:
 
     async def fetch_blocks(self, peer: PeerId | None, cids: list[bytes]) -> dict[bytes, bytes]:
         self._require_running()
-        want = blockx.wanted(cids)
-        if peer is not None:
-            if self._peers.get(peer) is None or not self._is_connected(peer):
-                raise PeerUnavailable(f"{peer} is not connected")
-            return await blockx.fetch_from_peer(
-                peer,
-                want,
-                self._ask_blocks,
-                limits=self._limits,
-                on_bad=self._bad_blocks,
-                on_block=self._got_block,
-            )
-        order = sorted(self.peers(), key=lambda p: -p.score)
-        return await blockx.fetch_from_any(
-            [p.peer_id for p in order],
-            want,
-            self._ask_blocks,
+        return await blockx.fetch(
+            peer,
+            cids,
+            connected=lambda p: self._peers.get(p) is not None and self._is_connected(p),
+            peers=self.peers,
+            ask=self._ask_blocks,
             limits=self._limits,
             on_bad=self._bad_blocks,
             on_block=self._got_block,

@@ -255,23 +255,12 @@ class MemoryNetwork:
 
     async def fetch_blocks(self, peer: PeerId | None, cids: list[bytes]) -> dict[bytes, bytes]:
         self._require_running()
-        want = blockx.wanted(cids)
-        if peer is not None:
-            if self._hub.linked(self, peer) is None:
-                raise PeerUnavailable(f"{peer} is not connected")
-            return await blockx.fetch_from_peer(
-                peer,
-                want,
-                self._ask_blocks,
-                limits=self._limits,
-                on_bad=self._bad_blocks,
-                on_block=self._got_block,
-            )
-        order = sorted(self.peers(), key=lambda p: -p.score)
-        return await blockx.fetch_from_any(
-            [p.peer_id for p in order],
-            want,
-            self._ask_blocks,
+        return await blockx.fetch(
+            peer,
+            cids,
+            connected=lambda p: self._hub.linked(self, p) is not None,
+            peers=self.peers,
+            ask=self._ask_blocks,
             limits=self._limits,
             on_bad=self._bad_blocks,
             on_block=self._got_block,
