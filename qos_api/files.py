@@ -284,6 +284,7 @@ async def list_pins(
     if kind == "c":
         position = bytes.fromhex(value) if value else None
         scanned = 0
+        exhausted = False
         while len(edges) <= n and scanned < MAX_CHAIN_SCAN:
             batch = await port.chain_pins(owner, cid_bytes, position, 100)
             scanned += len(batch)
@@ -297,7 +298,16 @@ async def list_pins(
                     )
                 position = key
             if len(batch) < 100:
+                exhausted = True
                 break
+        if len(edges) > n:
+            return _page(edges[:n], True, after)
+        if not exhausted and position is not None:
+            # the scan budget ran out before the on-chain records did: never drop the rest,
+            # hand back a cursor that resumes the chain scan where it stopped
+            page = _page(edges, True, after)
+            page.page_info.end_cursor = _encode("c", position.hex())
+            return page
     if len(edges) > n:
         return _page(edges[:n], True, after)
     if svc is not None:
