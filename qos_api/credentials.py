@@ -31,7 +31,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from qos_api.context import Info
+from qos_api.context import Info, charge_reads
 from qos_api.errors import ApiError
 from qos_api.identity import DidApiError, Identity, charge
 from qos_api.pagination import DEFAULT_FIRST, MAX_FIRST, check_first
@@ -81,14 +81,7 @@ operation (codes 200-221: `unauthorized_signer`, `issuer_deactivated`, `not_issu
 
 
 def charge_credentials(info: Info, n: int = 1) -> None:
-    ctx = info.context
-    ctx.credential_reads += n
-    if ctx.credential_reads > MAX_CREDENTIAL_READS:
-        raise ApiError(
-            f"the query reads more than {MAX_CREDENTIAL_READS} credentials; ask for less "
-            "nesting or smaller pages",
-            code="too_complex",
-        )
+    charge_reads(info, "credential_reads", MAX_CREDENTIAL_READS, "credentials", n)
 
 
 def encode_credential_cursor(position_hex: str) -> str:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from qos_api.context import Info
+from qos_api.context import Info, charge_reads
 from qos_api.errors import ApiError
 from qos_api.pagination import check_first
 from qos_api.ports import BlockInfo, NodePort
@@ -81,14 +81,7 @@ def check_did(did: str, *, allow_key: bool = True) -> str:
 
 
 def charge(info: Info, n: int = 1) -> None:
-    ctx = info.context
-    ctx.identity_lookups += n
-    if ctx.identity_lookups > MAX_IDENTITY_LOOKUPS:
-        raise ApiError(
-            f"the query reads more than {MAX_IDENTITY_LOOKUPS} identities; ask for less "
-            "nesting or smaller pages",
-            code="too_complex",
-        )
+    charge_reads(info, "identity_lookups", MAX_IDENTITY_LOOKUPS, "identities", n)
 
 
 def encode_identity_cursor(did: str) -> str:
