@@ -10,6 +10,9 @@ as many 1 per tx, through a 4-validator devnet (slow).
 HTTP upload, as ratios to sha256); it runs only when asked for.
 ``--only pins`` times the `pins` listings (GraphQL and REST ``GET /pins``) with ``--pins``
 on-chain and as many local pins (``--pins 1000000`` is the target); only when asked for.
+``--only status`` times revoke / suspend / unsuspend of 1 and 1,000 indexes for an issuer with
+``--status-creds`` credentials (``1000000`` is the target) against issuers with 1,000, and
+checks the served status lists; only when asked for.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from bench import (
     ipfs_bench,
     network_bench,
     pins_bench,
+    status_bench,
     tx_throughput,
 )
 
@@ -32,7 +36,7 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument(
         "--only",
-        choices=["tx", "did", "cred", "ipfs", "did-devnet", "cred-devnet", "pins"],
+        choices=["tx", "did", "cred", "ipfs", "did-devnet", "cred-devnet", "pins", "status"],
         default=None,
         help="run one benchmark",
     )
@@ -58,6 +62,18 @@ def main() -> None:
     p.add_argument("--ipfs-mib", type=int, default=100, help="--only ipfs: file size in MiB")
     p.add_argument("--pins", type=int, default=20_000, help="--only pins: pins of each kind")
     p.add_argument("--pin-queries", type=int, default=500, help="--only pins: samples per query")
+    p.add_argument(
+        "--pins-dir", default=None, help="--only pins: keep the populated node here, reuse it"
+    )
+    p.add_argument(
+        "--status-creds", type=int, default=20_000, help="--only status: the big issuer's count"
+    )
+    p.add_argument(
+        "--status-samples", type=int, default=100, help="--only status: samples per 1-index case"
+    )
+    p.add_argument(
+        "--status-k-samples", type=int, default=20, help="--only status: per 1,000-index case"
+    )
     args = p.parse_args()
     if args.network:
         network_bench.main_args(args)
@@ -75,7 +91,7 @@ def main() -> None:
     if args.only == "ipfs":
         ipfs_bench.run(args.ipfs_mib)
     if args.only == "pins":
-        pins_bench.run(args.pins, args.pin_queries, args.workers)
+        pins_bench.run(args.pins, args.pin_queries, args.workers, args.pins_dir)
 
 
 main()

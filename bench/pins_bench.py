@@ -30,15 +30,18 @@ calls under the API (no HTTP, no GraphQL) are timed too, to show where the time 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import multiprocessing
+import os
 import random
 import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -57,8 +60,9 @@ from qos_identity import client as idc
 from qos_identity.module import IdentityModule
 from qos_identity.resolver import sqlite_reader
 from qos_ipfs.cid import CID
+from qos_node.config import ConsensusConfig, Home, NodeConfig
 from qos_node.port import LocalNodePort
-from qos_node.wiring import NodeBundle, invocation_keys, open_file_service
+from qos_node.wiring import NodeBundle, build_node, invocation_keys, open_file_service
 
 CHAIN_ID = "qos-bench"
 OWNERS = 1000  # ordinary owners (plus one big owner)
@@ -308,7 +312,7 @@ def measure(
                 by_owner_name[nm] = by_owner_name.get(nm, 0) + 2
     names = sorted(by_name)
     big_names = sorted(by_owner_name)
-    token = svc.issue_token(big, "bench", hashlib.sha256(b"bench-token").digest())[1]
+    token = svc.issue_token(big, "bench", hashlib.sha256(os.urandom(16)).digest())[1]
 
     def owner_first(_r: random.Random) -> tuple[str, dict[str, Any]]:
         return "gql", {"o": big}
@@ -431,25 +435,62 @@ def measure(
 # --------------------------------------------------------------------------- report
 
 
-def run(n: int, rounds: int, workers: int = 2) -> None:
+LAYOUT = 2  # bump when the population (or the state layout it writes) changes
+MARKER = "bench-pins.json"
+
+
+def _open(root: Path, fresh: bool) -> tuple[NodeBundle, int]:
+    """The bench node under ``root/pins`` (initialised when ``fresh``) and its clock."""
+    home = root / "pins"
+    if fresh:
+        return _node(str(root), "pins")
+    cfg = NodeConfig(consensus=ConsensusConfig(block_interval=3.0, min_block_interval=0.0))
+    clock = GENESIS_NS + 10**9
+    return build_node(Home(home), clock, cfg), clock
+
+
+def run(n: int, rounds: int, workers: int = 2, pins_dir: str | None = None) -> None:
+    """Populate and measure. With ``pins_dir`` the populated node is kept there and a later
+    run with the same ``n`` (and population layout) measures it again without populating."""
     lay = Layout.of(n)
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle, clock = _node(tmp, "pins")
+    with contextlib.ExitStack() as stack:
+        if pins_dir is None:
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        else:
+            root = Path(pins_dir)
+            root.mkdir(parents=True, exist_ok=True)
+        marker = root / MARKER
+        want = {"n": n, "layout": LAYOUT}
+        reuse = marker.exists() and json.loads(marker.read_text()) == want
+        if not reuse and (root / "pins").exists():
+            raise SystemExit(f"{root} holds another population: remove it, or pick another dir")
+        bundle, clock = _open(root, fresh=not reuse)
         svc = open_file_service(bundle.home)
         dids = [_owner(i)[0] for i in range(OWNERS + 1)]
-        print(
-            f"pins listing ({n:,} on-chain pins + {n:,} local pins; {OWNERS:,} owners + one "
-            f"with {lay.big:,}; populating...)"
-        )
-        t_chain = populate_chain(bundle, lay, workers)
-        t_prog = populate_progress(svc, dids, lay)
-        t_local, big_created = populate_local(svc, dids, lay)
-        rows = bundle.db.conn.execute("SELECT count(*) FROM app_state").fetchone()[0]
-        print(
-            f"  populated {n:,} on-chain pins ({rows:,} state rows) in {t_chain:.0f}s "
-            f"({n / t_chain:,.0f} genuine signed pins/s on {workers} processes); progress "
-            f"rows {t_prog:.0f}s; {n:,} local pins {t_local:.0f}s"
-        )
+        if reuse:
+            print(f"pins listing ({n:,} + {n:,} pins, reusing the population in {root})")
+            big_created = [
+                int(r[0])
+                for r in svc.db.conn.execute(
+                    "SELECT created_ns FROM fs_pins WHERE owner = ?", (dids[BIG],)
+                )
+            ]
+        else:
+            print(
+                f"pins listing ({n:,} on-chain pins + {n:,} local pins; {OWNERS:,} owners + "
+                f"one with {lay.big:,}; populating...)"
+            )
+            t_chain = populate_chain(bundle, lay, workers)
+            t_prog = populate_progress(svc, dids, lay)
+            t_local, big_created = populate_local(svc, dids, lay)
+            rows = bundle.db.conn.execute("SELECT count(*) FROM app_state").fetchone()[0]
+            print(
+                f"  populated {n:,} on-chain pins ({rows:,} state rows) in {t_chain:.0f}s "
+                f"({n / t_chain:,.0f} genuine signed pins/s on {workers} processes); progress "
+                f"rows {t_prog:.0f}s; {n:,} local pins {t_local:.0f}s"
+            )
+            if pins_dir is not None:
+                marker.write_text(json.dumps(want))
         cases, direct = measure(bundle, svc, lay, dids, big_created, rounds, clock)
         svc.close()
         bundle.db.close()

@@ -214,9 +214,16 @@ class NodePort(Protocol):
         when this node serves no files. Its methods block: call them off the loop."""
 
     async def chain_pins(
-        self, owner: str | None, cid: bytes | None, after: bytes | None, limit: int
+        self,
+        owner: str | None,
+        cid: bytes | None,
+        after: bytes | None,
+        limit: int,
+        name: str | None = None,
     ) -> list[tuple[bytes, PinRecord]]:
-        """Committed on-chain pins ``(record key, record)`` in key order, after ``after``."""
+        """Committed on-chain pins ``(record key, record)`` in key order, after ``after``;
+        a non-empty ``name`` (without ``cid``) reads only that name's records through the
+        on-chain name indexes (``qos_fs.state.pins_page``)."""
 
     async def did_invocation_keys(self, did: str) -> dict[str, bytes] | None:
         """The ed25519 capabilityInvocation keys of an active DID (method id -> key)."""

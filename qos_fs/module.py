@@ -42,6 +42,7 @@ from qos_fs.state import (
     Getter,
     PinRecord,
     SnapshotRecord,
+    byname_key,
     cid_index_key,
     get_nonce,
     load_pin,
@@ -94,6 +95,7 @@ def _pin(kv: CacheKV, ctx: Ctx, msg: MsgPin) -> None:
     kv.set(cid_index_key(msg.cid, msg.owner), b"")
     if msg.name:
         kv.set(name_key(msg.owner, msg.name, msg.cid), b"")
+        kv.set(byname_key(msg.name, msg.owner, msg.cid), b"")
     ctx.emit(
         EVENT_CREATED,
         owner=msg.owner,
@@ -112,6 +114,7 @@ def _unpin(kv: CacheKV, ctx: Ctx, msg: MsgUnpin) -> None:
     kv.delete(cid_index_key(msg.cid, msg.owner))
     if rec.name:
         kv.delete(name_key(msg.owner, rec.name, msg.cid))
+        kv.delete(byname_key(rec.name, msg.owner, msg.cid))
     ctx.emit(EVENT_REMOVED, owner=msg.owner, cid=msg.cid.hex())
 
 

@@ -6,9 +6,15 @@ key                                              value
 ``pin/rec/<owner>/<cid hex>``                    :class:`PinRecord` (the on-chain pin)
 ``pin/cid/<cid hex>/<owner>``                    empty: index "who pins this CID"
 ``pin/name/<owner>/<name>\\x00<cid hex>``         empty: index "the owner's pins by name"
+``pin/byname/<name>\\x00<owner>/<cid hex>``       empty: index "everyone's pins by name"
 ``pin/nonce/<owner>``                            8-byte big-endian: next files nonce
 ``pin/snap/<owner>/<chain>\\x00<u64 BE height>``  :class:`SnapshotRecord`
 ===============================================  ===========================================
+
+Both name indexes hold only named pins (a name never holds a control character, so the
+``\\x00`` after it is unambiguous), and both order a name's entries like the records'
+keys (``<owner>/<cid hex>``): a listing by name resumes after a record key, as the
+owner and CID listings do.
 
 There is no on-chain status index: the chain records ownership and intent only (a pin's
 chain status is always "requested"); progress (queued, pinning, pinned, failed) is each
@@ -29,6 +35,7 @@ Scanner = Callable[[bytes, bytes, int], Sequence[tuple[bytes, bytes]]]
 REC_PREFIX = b"pin/rec/"
 CID_PREFIX = b"pin/cid/"
 NAME_PREFIX = b"pin/name/"
+BYNAME_PREFIX = b"pin/byname/"
 NONCE_PREFIX = b"pin/nonce/"
 SNAP_PREFIX = b"pin/snap/"
 
@@ -82,6 +89,10 @@ def name_key(owner: str, name: str, cid: bytes) -> bytes:
     return NAME_PREFIX + owner.encode() + b"/" + name.encode() + b"\x00" + cid.hex().encode()
 
 
+def byname_key(name: str, owner: str, cid: bytes) -> bytes:
+    return BYNAME_PREFIX + name.encode() + b"\x00" + owner.encode() + b"/" + cid.hex().encode()
+
+
 def nonce_key(owner: str) -> bytes:
     return NONCE_PREFIX + owner.encode()
 
@@ -119,9 +130,17 @@ def pins_page(
     cid: bytes | None,
     after: bytes | None,
     limit: int,
+    name: str | None = None,
 ) -> list[tuple[bytes, PinRecord]]:
     """On-chain pins in key order (``(record key, record)``), after the record key
-    ``after``: the owner's (``pin/rec/<owner>/``), a CID's (via ``pin/cid/``), or all."""
+    ``after``: the owner's (``pin/rec/<owner>/``), a CID's (via ``pin/cid/``), or all.
+
+    A non-empty ``name`` without ``cid`` reads a name index (the owner's ``pin/name/``,
+    or ``pin/byname/`` across owners): only records of that name, same order. With ``cid``
+    (or an empty ``name``) the name is not applied here: filter the records (a short page
+    would otherwise look like the end of the listing)."""
+    if name and cid is None:
+        return _by_name(get, scan, name, owner=owner, after=after, limit=limit)
     if cid is not None and owner is not None:
         rec = load_pin(get, owner, cid)
         key = rec_key(owner, cid)
@@ -140,8 +159,37 @@ def pins_page(
                 out.append((rec_key(o, cid), rec))
         return out
     prefix = REC_PREFIX if owner is None else owner_prefix(owner)
-    lo = prefix if after is None else after + b"\x00"
+    lo = prefix if after is None else max(prefix, after + b"\x00")
     return [(k, codec.decode(PinRecord, v)) for k, v in scan(lo, prefix_end(prefix), limit)]
+
+
+def _by_name(
+    get: Getter, scan: Scanner, name: str, *, owner: str | None, after: bytes | None, limit: int
+) -> list[tuple[bytes, PinRecord]]:
+    """Records named ``name`` (an owner's, or everyone's) in record key order, after the
+    record key ``after``. Index entries end in ``<owner>/<cid hex>`` (the byname index) or
+    ``<cid hex>`` (the owner's name index), the record key's own suffixes."""
+    if owner is None:
+        prefix = BYNAME_PREFIX + name.encode() + b"\x00"
+        own = b""
+    else:
+        prefix = NAME_PREFIX + owner.encode() + b"/" + name.encode() + b"\x00"
+        own = owner.encode() + b"/"
+    end = prefix[:-1] + b"\x01"  # every key of this name (and owner): prefix + suffix
+    lo = prefix
+    if after is not None:  # resume after the record key: its suffix, or before/after all
+        first = REC_PREFIX + own
+        if after.startswith(first):
+            lo = prefix + after[len(first) :] + b"\x00"
+        elif after > first:
+            return []
+    out = []
+    for k, _ in scan(lo, end, limit):
+        key = REC_PREFIX + own + k[len(prefix) :]
+        raw = get(key)
+        if raw is not None:
+            out.append((key, codec.decode(PinRecord, raw)))
+    return out
 
 
 def snapshots_of(scan: Scanner, owner: str, limit: int) -> list[SnapshotRecord]:

@@ -538,13 +538,20 @@ class LocalNodePort(NodePort):
         return self._files
 
     async def chain_pins(
-        self, owner: str | None, cid: bytes | None, after: bytes | None, limit: int
+        self,
+        owner: str | None,
+        cid: bytes | None,
+        after: bytes | None,
+        limit: int,
+        name: str | None = None,
     ) -> list[tuple[bytes, PinRecord]]:
         def get(s: BlockStore) -> list[tuple[bytes, PinRecord]]:
             getter, scan = sqlite_reader(s.db.conn)
             return read_snapshot(
                 s.db.conn,
-                lambda: pins_page(getter, scan, owner=owner, cid=cid, after=after, limit=limit),
+                lambda: pins_page(
+                    getter, scan, owner=owner, cid=cid, after=after, limit=limit, name=name
+                ),
             )
 
         return await self._read(get)
