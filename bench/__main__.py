@@ -92,6 +92,10 @@ def main() -> None:
         ipfs_bench.run(args.ipfs_mib)
     if args.only == "pins":
         pins_bench.run(args.pins, args.pin_queries, args.workers, args.pins_dir)
+    if args.only == "status":
+        status_bench.run(
+            args.status_creds, args.status_samples, args.status_k_samples, args.workers
+        )
 
 
 main()
