@@ -52,7 +52,8 @@ from qos_ipfs.errors import InvalidCid, IpfsError, UnknownProfile
 from qos_ipfs.importer import get_profile
 
 UPLOAD_PATH = "/files"
-MAX_CHAIN_SCAN = 2000
+MAX_CHAIN_SCAN = 2000  # records read per request when filtering after reading
+CHAIN_BATCH = 100  # records per read when filtering after reading
 _CURSOR = "pin:"
 
 
@@ -258,11 +259,16 @@ def _decode(cursor: str) -> tuple[str, str]:
     return kind, value
 
 
-async def _progress(svc: FileService | None, r: PinRecord) -> tuple[PinStatus, str]:
-    if svc is None:
-        return PinStatus.QUEUED, ""
-    p = await anyio.to_thread.run_sync(svc.chain_progress, r.owner, r.cid)
-    return (PinStatus.QUEUED, "") if p is None else (p.status, p.details)
+async def _progress(svc: FileService | None, recs: list[PinRecord]) -> list[tuple[PinStatus, str]]:
+    """This node's progress on ``recs`` (``QUEUED`` where it has none): one read per page."""
+    if svc is None or not recs:
+        return [(PinStatus.QUEUED, "")] * len(recs)
+    got = await anyio.to_thread.run_sync(svc.chain_progress_many, [(r.owner, r.cid) for r in recs])
+    out = []
+    for r in recs:
+        p = got.get((r.owner, r.cid))
+        out.append((PinStatus.QUEUED, "") if p is None else (p.status, p.details))
+    return out
 
 
 async def list_pins(
@@ -275,21 +281,32 @@ async def list_pins(
     first: int,
     after: str | None,
 ) -> PinConnection:
+    """On-chain records (key order), then local pins (newest first), ``first`` at a time.
+
+    A non-empty ``name`` without ``cid`` reads the on-chain name index (the owner's, or the
+    global one), so every record read matches; the status (this node's progress), or a name
+    with ``cid``, is filtered after reading, under a per-request scan budget: when it runs
+    out, ``hasNextPage`` and an ``endCursor`` that resumes the scan (never a dropped match).
+    Reads stop at ``first + 1`` matches (the extra one only says there is a next page)."""
     n = check_first(first)
     cid_bytes = None if cid is None else _cid_arg(cid).to_bytes()
     svc = port.file_service()
     kind, value = _decode(after) if after is not None else ("c", "")
     edges: list[PinEdge] = []
-    more = False
     if kind == "c":
         position = bytes.fromhex(value) if value else None
+        by_index = bool(name) and cid_bytes is None
+        filtered = status is not None or (name is not None and not by_index)
         scanned = 0
-        exhausted = False
         while len(edges) <= n and scanned < MAX_CHAIN_SCAN:
-            batch = await port.chain_pins(owner, cid_bytes, position, 100)
+            want = n + 1 - len(edges)
+            limit = max(want, CHAIN_BATCH) if filtered else want
+            batch = await port.chain_pins(
+                owner, cid_bytes, position, limit, name=name if by_index else None
+            )
             scanned += len(batch)
-            for key, rec in batch:
-                st, details = await _progress(svc, rec)
+            progress = await _progress(svc, [rec for _, rec in batch])
+            for (key, rec), (st, details) in zip(batch, progress, strict=True):
                 if (name is None or rec.name == name) and (
                     status is None or str(st) == status.value
                 ):
@@ -297,17 +314,15 @@ async def list_pins(
                         PinEdge(cursor=_encode("c", key.hex()), node=Pin.of_chain(rec, st, details))
                     )
                 position = key
-            if len(batch) < 100:
-                exhausted = True
+            if len(batch) < limit:
                 break
-        if len(edges) > n:
-            return _page(edges[:n], True, after)
-        if not exhausted and position is not None:
-            # the scan budget ran out before the on-chain records did: never drop the rest,
-            # hand back a cursor that resumes the chain scan where it stopped
-            page = _page(edges, True, after)
-            page.page_info.end_cursor = _encode("c", position.hex())
-            return page
+        else:
+            if len(edges) <= n and position is not None:
+                # the scan budget ran out before the on-chain records did: never drop the
+                # rest, hand back a cursor that resumes the chain scan where it stopped
+                page = _page(edges, True, after)
+                page.page_info.end_cursor = _encode("c", position.hex())
+                return page
     if len(edges) > n:
         return _page(edges[:n], True, after)
     if svc is not None:
@@ -359,10 +374,9 @@ async def file_view(port: NodePort, cid_text: str) -> File:
                 owner=None, cid=cid.to_bytes(), status=None, name=None, before_ns=None, limit=100
             )
         )
-    pins = []
-    for _, rec in await port.chain_pins(None, cid.to_bytes(), None, 100):
-        st, details = await _progress(svc, rec)
-        pins.append(Pin.of_chain(rec, st, details))
+    recs = [rec for _, rec in await port.chain_pins(None, cid.to_bytes(), None, 100)]
+    progress = await _progress(svc, recs)
+    pins = [Pin.of_chain(r, st, d) for r, (st, d) in zip(recs, progress, strict=True)]
     pins += [Pin.of_local(p) for p in local]
     return File(cid=str(cid), stored=stored, size=size, pins=pins)
 

@@ -45,6 +45,7 @@ from qos_ipfs.importer import KUBO_V0, Profile
 
 DEFAULT_MAX_UPLOAD = 1 << 30  # 1 GiB
 MAX_LIST = 1000
+_IN_CHUNK = 500  # host parameters per IN (...) list
 TOKEN_PREFIX = "qos_pat_"  # noqa: S105 - a public prefix, not a secret
 
 migrations = Migrations("qos_fs")
@@ -84,6 +85,35 @@ def m002_listing_indexes(db: Database) -> None:
         CREATE INDEX fs_pins_owner_status ON fs_pins (owner, status, created_ns);
         CREATE INDEX fs_pins_owner_name ON fs_pins (owner, name, created_ns);
         CREATE INDEX fs_pins_name ON fs_pins (name, created_ns);
+        """
+    )
+
+
+@migrations()
+def m003_pin_counts(db: Database) -> None:
+    """Per owner and status, the number of local pins, kept by triggers in the same
+    transaction as every insert, delete and status (or owner) change of ``fs_pins``: the
+    Pinning API's ``count`` without a ``count(*)`` over an owner's rows."""
+    db.executescript(
+        """
+        CREATE TABLE fs_pin_counts (
+            owner TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (owner, status)) WITHOUT ROWID;
+        INSERT INTO fs_pin_counts (owner, status, n)
+            SELECT owner, status, count(*) FROM fs_pins GROUP BY owner, status;
+        CREATE TRIGGER fs_pins_count_insert AFTER INSERT ON fs_pins BEGIN
+            INSERT INTO fs_pin_counts (owner, status, n) VALUES (new.owner, new.status, 1)
+                ON CONFLICT (owner, status) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER fs_pins_count_delete AFTER DELETE ON fs_pins BEGIN
+            UPDATE fs_pin_counts SET n = n - 1 WHERE owner = old.owner AND status = old.status;
+        END;
+        CREATE TRIGGER fs_pins_count_update AFTER UPDATE OF owner, status ON fs_pins
+            WHEN new.owner IS NOT old.owner OR new.status IS NOT old.status BEGIN
+            UPDATE fs_pin_counts SET n = n - 1 WHERE owner = old.owner AND status = old.status;
+            INSERT INTO fs_pin_counts (owner, status, n) VALUES (new.owner, new.status, 1)
+                ON CONFLICT (owner, status) DO UPDATE SET n = n + 1;
+        END;
         """
     )
 
@@ -379,7 +409,13 @@ class FileService:
             return new
 
     def list_pins(self, owner: str, q: PinQuery) -> tuple[int, list[LocalPin]]:
-        """``(count of all matches, the newest ``q.limit`` of them)``."""
+        """``(count of all matches, the newest ``q.limit`` of them)``, read in one statement
+        (one snapshot: the count and the page agree). Filtered by the owner and statuses
+        only, the count is the sum of the owner's ``fs_pin_counts``; otherwise a
+        ``count(*)`` that the other filters bound (CIDs, a name, a time range, meta)."""
+        # every pin has one of the four statuses: all four is no status filter at all
+        # (the planner then walks (owner, created_ns) newest first and stops at the limit)
+        statuses = () if set(q.statuses) == set(PinStatus) else q.statuses
         where = ["owner = ?"]
         args: list[object] = [owner]
         if q.cids:
@@ -395,26 +431,45 @@ class FileService:
                 }[q.match]
             )
             args.append(q.name)
-        if q.statuses:
-            where.append(f"status IN ({', '.join('?' * len(q.statuses))})")
-            args.extend(str(s) for s in q.statuses)
+        by_counter = len(where) == 1
+        for key, value in q.meta:
+            where.append("json_extract(meta, ?) = ?")
+            args.extend((f'$."{key}"', value))
         if q.before_ns is not None:
             where.append("created_ns < ?")
             args.append(q.before_ns)
         if q.after_ns is not None:
             where.append("created_ns > ?")
             args.append(q.after_ns)
-        for key, value in q.meta:
-            where.append("json_extract(meta, ?) = ?")
-            args.extend((f'$."{key}"', value))
+        by_counter = by_counter and len(where) == 1
+        if statuses:
+            marks = ", ".join("?" * len(statuses))
+            where.append(f"status IN ({marks})")
+            args.extend(str(s) for s in statuses)
         cond = " AND ".join(where)
-        conn = self.db.conn
-        count = int(conn.execute(f"SELECT count(*) FROM fs_pins WHERE {cond}", args).fetchone()[0])  # noqa: S608
-        rows = conn.execute(
-            f"{_SELECT} WHERE {cond} ORDER BY created_ns DESC LIMIT ?",
-            [*args, q.limit],
+        if by_counter:
+            count_sql = "SELECT coalesce(sum(n), 0) FROM fs_pin_counts WHERE owner = ?"
+            count_args: list[object] = [owner]
+            if statuses:
+                count_sql += f" AND status IN ({marks})"
+                count_args.extend(str(s) for s in statuses)
+        else:
+            count_sql, count_args = f"SELECT count(*) FROM fs_pins WHERE {cond}", args  # noqa: S608
+        rows = self.db.conn.execute(
+            f"SELECT * FROM ({count_sql}) LEFT JOIN ("  # noqa: S608
+            f"{_SELECT} WHERE {cond} ORDER BY created_ns DESC LIMIT ?) ORDER BY created_ns DESC",
+            [*count_args, *args, q.limit],
         ).fetchall()
-        return count, [_row(r) for r in rows]
+        return int(rows[0][0]), [_row(r[1:]) for r in rows if r[1] is not None]
+
+    def pin_count(self, owner: str, statuses: Sequence[PinStatus] = ()) -> int:
+        """The owner's local pins in ``statuses`` (all when empty), from ``fs_pin_counts``."""
+        sql = "SELECT coalesce(sum(n), 0) FROM fs_pin_counts WHERE owner = ?"
+        args: list[object] = [owner]
+        if statuses:
+            sql += f" AND status IN ({', '.join('?' * len(statuses))})"
+            args.extend(str(s) for s in statuses)
+        return int(self.db.conn.execute(sql, args).fetchone()[0])
 
     def local_pins(
         self,
@@ -477,6 +532,29 @@ class FileService:
             (owner, cid),
         ).fetchone()
         return None if row is None else ChainProgress(PinStatus(row[0]), row[1], int(row[2]))
+
+    def chain_progress_many(
+        self, pins: Sequence[tuple[str, bytes]]
+    ) -> dict[tuple[str, bytes], ChainProgress]:
+        """This node's progress on many on-chain records ``(owner, cid)`` (a listing page)
+        at once: one ``owner = ? AND cid IN (...)`` read per owner; records without
+        progress are absent from the answer."""
+        by_owner: dict[str, list[bytes]] = {}
+        for owner, cid in pins:
+            by_owner.setdefault(owner, []).append(cid)
+        out: dict[tuple[str, bytes], ChainProgress] = {}
+        conn = self.db.conn
+        for owner, cids in by_owner.items():
+            for lo in range(0, len(cids), _IN_CHUNK):
+                part = cids[lo : lo + _IN_CHUNK]
+                rows = conn.execute(
+                    "SELECT cid, status, details, updated_ns FROM fs_chain_pins "  # noqa: S608
+                    f"WHERE owner = ? AND cid IN ({', '.join('?' * len(part))})",
+                    (owner, *part),
+                ).fetchall()
+                for r in rows:
+                    out[owner, bytes(r[0])] = ChainProgress(PinStatus(r[1]), r[2], int(r[3]))
+        return out
 
     # ------------------------------------------------------------------ content
 
