@@ -1,6 +1,7 @@
 """The ASGI application: GraphQL at ``/graphql`` (GraphiQL on browser GET, subscriptions
 over ``graphql-transport-ws``), ``GET /health`` and the Universal Resolver driver route
-``GET /1.0/identifiers/{did}`` (``did_rest``), with a request body size limit."""
+``GET /1.0/identifiers/{did}`` (``did_rest``), ``POST /txs`` (batch submission,
+``submit``), with a request body size limit."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from qos_api.gateway import gateway_routes
 from qos_api.pinning import pinning_routes
 from qos_api.ports import NodePort
 from qos_api.schema import ApiContext, schema
+from qos_api.submit import submit_routes
 
 log = logging.getLogger("qos.api")
 
@@ -123,6 +125,7 @@ def create_app(port: NodePort) -> Starlette:
             *upload_routes(port),
             *gateway_routes(port),
             *credential_routes(port),
+            *submit_routes(port),
         ],
         middleware=[
             Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, streamed=frozenset({UPLOAD_PATH}))

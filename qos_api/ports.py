@@ -12,7 +12,7 @@ Contract of every implementation:
   (all heights when ``None``), at most ``limit`` of them;
 * ``submit_tx`` never raises for a refused tx: it returns :class:`SubmitRejected` with a
   stable code (the mempool's codes, the app's code names, ``invalid_encoding`` or
-  ``internal``);
+  ``internal``); ``submit_txs`` does the same for a batch, one result per tx, in order;
 * identity reads (``resolve_did``, ``did_history``, ``identities``, ``did_state``) read
   committed state through :class:`qos_identity.resolver.Resolver`, each call from one
   snapshot; ``resolve_did`` never raises for a bad DID (the W3C error is in the result);
@@ -92,6 +92,9 @@ class SubmitRejected:
 
 SubmitResult = SubmitAccepted | SubmitRejected
 
+MAX_BATCH_TXS = 1000  # txs in one batch submission (submit_txs, POST /txs, submitTransactions)
+MAX_BATCH_BYTES = 512 * 1024  # their total decoded length (base64 in a 1 MiB request body)
+
 
 @dataclass(frozen=True, slots=True)
 class ConsensusStateInfo:
@@ -142,6 +145,11 @@ class NodePort(Protocol):
     async def account(self, address: bytes) -> AccountInfo: ...
 
     async def submit_tx(self, raw: bytes) -> SubmitAccepted | SubmitRejected: ...
+
+    async def submit_txs(self, raws: Sequence[bytes]) -> list[SubmitAccepted | SubmitRejected]:
+        """Submit several txs at once, admitted in order (one result per tx, same codes as
+        ``submit_tx``), each accepted one durable when this returns. Callers keep a batch
+        within ``MAX_BATCH_TXS`` and ``MAX_BATCH_BYTES``."""
 
     def subscribe_blocks(self) -> AsyncIterator[BlockInfo]: ...
 

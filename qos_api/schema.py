@@ -42,7 +42,7 @@ from qos_api.identity import (
 )
 from qos_api.pagination import DEFAULT_FIRST, MAX_FIRST, check_first, decode_cursor, encode_cursor
 from qos_api.ports import NodePort, SubscriberTooSlow
-from qos_api.submit import submit_signed
+from qos_api.submit import submit_signed, submit_signed_many
 from qos_api.types import (
     Account,
     AccountResult,
@@ -86,6 +86,14 @@ in the mempool (it is committed in a later block: poll `transaction(hash)` or su
   `tx_too_large`, `nonce_too_low` (replay of a used nonce), `nonce_too_high`,
   `insufficient_fee_funds`, `invalid_amount`;
 * `internal` (a node fault; nothing was stored)."""
+
+SUBMIT_MANY_DESCRIPTION = """Submit up to 1,000 signed transactions (at most 512 KiB of txs).
+
+The batch reaches the node in one call and its accepted txs are made durable in one write;
+txs are admitted in order, so one sender's consecutive nonces may share a batch. Returns
+one result per entry, in order, exactly as `submitTransaction` would (an entry that is not
+base64 is `TransactionRejected` with `invalid_encoding`; the others are still submitted).
+A larger batch is a GraphQL error with `extensions.code = "batch_too_large"`."""
 
 SUBMIT_DID_DESCRIPTION = """Submit a signed transaction that carries did:qos operations only
 (`qos.identity.v1.*` messages, or a `MsgDidBatch`).
@@ -261,6 +269,12 @@ class Mutation(CredentialMutation):
     @mutation(SUBMIT_DESCRIPTION)
     async def submit_transaction(self, info: Info, signed_tx: str) -> SubmitTransactionResult:
         return await submit_signed(info, signed_tx)
+
+    @mutation(SUBMIT_MANY_DESCRIPTION)
+    async def submit_transactions(
+        self, info: Info, signed_txs: list[str]
+    ) -> list[SubmitTransactionResult]:
+        return await submit_signed_many(info, signed_txs)
 
     @mutation(SUBMIT_DID_DESCRIPTION)
     async def submit_did_operation(self, info: Info, signed_tx: str) -> SubmitTransactionResult:

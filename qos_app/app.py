@@ -8,11 +8,19 @@ A tx goes through, in order (each failure has a stable code, see ``errors.py``):
 3. in ``finalize_block``: nonce equals the sender's next nonce, the fee is paid, the nonce
    is consumed, and then the messages run in a tx cache that is discarded on failure.
 
+Step 1 is a pure function of the tx bytes (and the chain id and module set, fixed per
+app), so its successful result is kept in a bounded cache keyed by the SHA-256 of the exact
+bytes: a tx is decoded and its signatures verified once per node, at admission, and the
+proposal check, rechecks and execution reuse that work. Failures are never cached, and
+every state-dependent check (nonce, fee, timeout, the messages themselves) still runs each
+time. This relies on ``Module.validate`` being stateless (a function of the message only).
+
 Modules (bank now; identity, credentials and pins later) plug in through ``Module``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +52,7 @@ from qos_chain.errors import DecodeError, InvalidAddress
 from qos_chain.types import TxResult
 
 MAX_NONCE_AHEAD = 256
+VALID_TX_CACHE = 20_000  # decoded + verified txs kept (the mempool holds at most 5,000)
 
 
 class Module(Protocol):
@@ -51,7 +60,9 @@ class Module(Protocol):
     msg_types: dict[str, type]
     codes: dict[str, int]  # the module's error code names -> numbers (its own range)
 
-    def validate(self, msg: object) -> None: ...
+    def validate(self, msg: object) -> None:
+        """Stateless checks of one message: must depend on ``msg`` alone (results of
+        decode + validate are cached per tx bytes, see the module docstring)."""
 
     def handle(self, ctx: Ctx, msg: object) -> None: ...
 
@@ -80,10 +91,33 @@ class QosApp:
                     raise ValueError(f"message type {url} registered twice")
                 self._routes[url] = m
         self._pending_height = 0
+        # sha256(tx bytes) -> decoded, validated tx and messages (insertion ordered, FIFO)
+        self._valid: dict[bytes, tuple[Tx, tuple[tuple[Module, object], ...]]] = {}
+        self.valid_cache_size = VALID_TX_CACHE
 
     # ------------------------------------------------------------------ helpers
 
-    def _decode_and_validate(self, raw: bytes) -> tuple[Tx, list[tuple[Module, object]]]:
+    def _decode_and_validate(self, raw: bytes) -> tuple[Tx, tuple[tuple[Module, object], ...]]:
+        """Decode + every stateless check; successes are cached by the hash of ``raw``."""
+        key = hashlib.sha256(raw).digest()
+        hit = self._valid.get(key)
+        if hit is not None:
+            return hit
+        result = self._decode_and_validate_uncached(raw)
+        cache = self._valid
+        if len(cache) >= self.valid_cache_size:
+            del cache[next(iter(cache))]
+        cache[key] = result
+        return result
+
+    def forget_txs(self, txs: Sequence[bytes]) -> None:
+        """Drop cached validation of txs that will not be checked again (committed)."""
+        for raw in txs:
+            self._valid.pop(hashlib.sha256(raw).digest(), None)
+
+    def _decode_and_validate_uncached(
+        self, raw: bytes
+    ) -> tuple[Tx, tuple[tuple[Module, object], ...]]:
         tx = decode_tx(raw)
         validate_basic(tx, self.chain_id)
         msgs: list[tuple[Module, object]] = []
@@ -97,7 +131,7 @@ class QosApp:
                 raise TxInvalid(f"message {i}: {exc.message}", code="invalid_message") from exc
             module.validate(msg)
             msgs.append((module, msg))
-        return tx, msgs
+        return tx, tuple(msgs)
 
     @staticmethod
     def _fail(err: AppError) -> CheckTxResult:
@@ -179,6 +213,7 @@ class QosApp:
         results = [self._deliver(block_kv, raw, h.chain_id, h.height, h.time_ns) for raw in req.txs]
         app_hash = self.store.stage(block_kv.writes, h.height)
         self._pending_height = h.height
+        self.forget_txs(req.txs)
         return FinalizeBlockResult(tuple(results), app_hash)
 
     def _deliver(

@@ -10,7 +10,7 @@ blocks into an app that is behind, and re-admit durable mempool txs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from qos_chain import codec
@@ -162,7 +162,7 @@ class ChainNode:
         dropped = []
         for tx in self.store.pending():
             try:
-                self._admit(tx, CheckTxKind.RECHECK, persist=False)
+                self._admit(tx, CheckTxKind.RECHECK)
             except ChainError:
                 dropped.append(tx_hash(tx))
         if dropped:
@@ -174,14 +174,50 @@ class ChainNode:
 
     def submit_tx(self, tx: bytes, now: int) -> SubmitResult:
         """Check and admit a tx; once this returns, the tx is durable (survives kill -9)."""
-        result = self._admit(tx, CheckTxKind.NEW, persist=True)
-        self.outbox.append(PublishTx(tx))
-        self._txs_new = True
-        if self.on_work is not None:
-            self.on_work()
+        result = self.submit_txs([tx], now)[0]
+        if isinstance(result, ChainError):
+            raise result
         return result
 
-    def _admit(self, tx: bytes, kind: CheckTxKind, *, persist: bool) -> SubmitResult:
+    def submit_txs(self, txs: Sequence[bytes], now: int) -> list[SubmitResult | ChainError]:
+        """Check and admit txs in order (a later tx may extend an earlier one's nonce);
+        one result per tx: its :class:`SubmitResult`, or the refusal (``MempoolError`` or
+        :class:`TxRejected`). The admitted txs are made durable in one SQLite transaction
+        before this returns; if that write fails, none of them stays admitted and the
+        error is raised."""
+        results = self._admit_many(txs, CheckTxKind.NEW)
+        admitted = [tx for tx, r in zip(txs, results, strict=True) if isinstance(r, SubmitResult)]
+        if admitted:
+            self.outbox.extend(PublishTx(tx) for tx in admitted)
+            self._txs_new = True
+            if self.on_work is not None:
+                self.on_work()
+        return results
+
+    def _admit_many(
+        self, txs: Sequence[bytes], kind: CheckTxKind
+    ) -> list[SubmitResult | ChainError]:
+        results: list[SubmitResult | ChainError] = []
+        rows: list[tuple[bytes, int, bytes]] = []
+        try:
+            for tx in txs:
+                try:
+                    result = self._admit(tx, kind)
+                except ChainError as exc:
+                    results.append(exc)
+                    continue
+                self._seq += 1
+                rows.append((result.tx_hash, self._seq, tx))
+                results.append(result)
+            self.store.add_pending_many(rows)
+        except BaseException:  # nothing admitted here may stay in the pool unpersisted
+            for h, _, _ in reversed(rows):
+                self.mempool.remove(h)
+            raise
+        return results
+
+    def _admit(self, tx: bytes, kind: CheckTxKind) -> SubmitResult:
+        """Check a tx and add it to the in-memory pool (the caller persists it)."""
         if len(tx) > self.mempool.config.max_tx_bytes:
             raise MempoolError(
                 f"tx of {len(tx)} bytes exceeds {self.mempool.config.max_tx_bytes}",
@@ -196,13 +232,6 @@ class ChainNode:
                 check.log or "rejected by the application", code=self._code_name(check)
             )
         self.mempool.add(tx, check, check.next_nonce)
-        if persist:
-            self._seq += 1
-            try:
-                self.store.add_pending(h, self._seq, tx)
-            except Exception:
-                self.mempool.remove(h)
-                raise
         return SubmitResult(h, check)
 
     # ------------------------------------------------------------------ driving
@@ -256,13 +285,8 @@ class ChainNode:
             txs = split_tx_payload(payload)
         except DecodeError:
             return 0
-        admitted = 0
-        for tx in txs:
-            try:
-                self._admit(tx, CheckTxKind.NEW, persist=True)
-            except ChainError:
-                continue
-            admitted += 1
+        results = self._admit_many(txs, CheckTxKind.NEW)  # one SQLite transaction
+        admitted = sum(isinstance(r, SubmitResult) for r in results)
         if admitted:
             self._txs_new = True
         return admitted

@@ -16,7 +16,7 @@ Tables (migration set ``qos_chain``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -117,20 +117,26 @@ class BlockStore:
         )
 
     def add_pending(self, txhash: bytes, seq: int, tx: bytes) -> None:
-        """Durably record a tx acknowledged to a client.
+        """Durably record a tx acknowledged to a client (see :meth:`add_pending_many`)."""
+        self.add_pending_many([(txhash, seq, tx)])
+
+    def add_pending_many(self, rows: Sequence[tuple[bytes, int, bytes]]) -> None:
+        """Durably record txs ``(hash, seq, tx)`` acknowledged to clients, all in one
+        SQLite transaction (all or none).
 
         Committed in WAL mode with ``synchronous=NORMAL``: the commit has reached the OS
         when this returns, so it survives the process being killed (``kill -9``); only an
         OS crash or power loss before the next block's fsync (``synchronous=FULL``) can
         lose it. Blocks themselves are always committed with FULL.
         """
+        if not rows:
+            return
         c = self.db.conn
         c.execute("PRAGMA synchronous=NORMAL")
         try:
             with self.db.atomic():
-                c.execute(
-                    "INSERT OR IGNORE INTO mempool (hash, seq, data) VALUES (?, ?, ?)",
-                    (txhash, seq, tx),
+                c.executemany(
+                    "INSERT OR IGNORE INTO mempool (hash, seq, data) VALUES (?, ?, ?)", rows
                 )
         finally:
             c.execute("PRAGMA synchronous=FULL")

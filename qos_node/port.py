@@ -55,7 +55,7 @@ from qos_chain.consensus.votes import DuplicateVoteEvidence
 from qos_chain.db import open_database
 from qos_chain.errors import DecodeError, MempoolError
 from qos_chain.execution import AppliedBlock
-from qos_chain.node import ChainNode, TxRejected
+from qos_chain.node import ChainNode, SubmitResult, TxRejected
 from qos_chain.store import BlockStore
 from qos_chain.types import TxResult
 from qos_fs.module import EVENT_CREATED, EVENT_REMOVED
@@ -457,6 +457,30 @@ class LocalNodePort(NodePort):
             log.exception("submit_tx failed unexpectedly")
             return SubmitRejected("internal", "internal error")
         return SubmitAccepted(result.tx_hash)
+
+    async def submit_txs(self, raws: Sequence[bytes]) -> list[SubmitAccepted | SubmitRejected]:
+        """One trip to the node for the whole batch (one SQLite write for its admissions)."""
+        if not raws:
+            return []
+        batch = list(raws)
+        try:
+            if self._offload_submit:
+                results = await asyncio.to_thread(self._node.submit_txs, batch, self._clock())
+            else:
+                results = self._node.submit_txs(batch, self._clock())
+        except Exception:
+            log.exception("submit_txs failed unexpectedly")
+            return [SubmitRejected("internal", "internal error") for _ in batch]
+        out: list[SubmitAccepted | SubmitRejected] = []
+        for r in results:
+            if isinstance(r, SubmitResult):
+                out.append(SubmitAccepted(r.tx_hash))
+            elif isinstance(r, MempoolError | TxRejected):
+                out.append(SubmitRejected(rejection_code(r.code), r.message))
+            else:
+                log.error("submit_txs: unexpected refusal %r", r)
+                out.append(SubmitRejected("internal", "internal error"))
+        return out
 
     # ------------------------------------------------------------------ subscriptions
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import trio
 
 from qos_chain.consensus.wire import batch_txs
+from qos_chain.errors import ChainError
 from qos_chain.node import ChainNode, SubmitResult
 from qos_chain.replica import PublishEvidence, PublishTx, RequestBlocks, SendConsensus, Verdict
 from qos_ipfs.blockstore import Blockstore
@@ -210,6 +211,13 @@ class TrioGateway:
             raise RuntimeError("the node runtime is not running")
         return trio.from_thread.run_sync(self._submit, raw, now, trio_token=token)
 
+    def submit_txs(self, raws: Sequence[bytes], now: int) -> list[SubmitResult | ChainError]:
+        """A batch crosses to the trio thread once and is admitted in one SQLite write."""
+        token = self.runtime.token
+        if token is None:
+            raise RuntimeError("the node runtime is not running")
+        return trio.from_thread.run_sync(self._submit_many, raws, now, trio_token=token)
+
     def fetch_dag(self, root: CID) -> FetchResult:
         """Fetch a DAG from peers into the node's blockstore (blocks the calling thread)."""
         token = self.runtime.token
@@ -221,3 +229,8 @@ class TrioGateway:
         result = self.runtime.node.submit_tx(raw, now)
         self.runtime.wake()
         return result
+
+    def _submit_many(self, raws: Sequence[bytes], now: int) -> list[SubmitResult | ChainError]:
+        results = self.runtime.node.submit_txs(raws, now)
+        self.runtime.wake()
+        return results

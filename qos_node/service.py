@@ -8,13 +8,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import trio
 import uvicorn
 from starlette.applications import Starlette
 
+from qos_chain.errors import ChainError
 from qos_chain.execution import AppliedBlock
 from qos_chain.node import ChainNode, SubmitResult
 from qos_node.runtime import NodeRuntime, TrioGateway
@@ -31,6 +32,9 @@ class BridgedNode:
 
     def submit_tx(self, raw: bytes, now: int) -> SubmitResult:
         return self._gateway.submit_tx(raw, now)
+
+    def submit_txs(self, raws: Sequence[bytes], now: int) -> list[SubmitResult | ChainError]:
+        return self._gateway.submit_txs(raws, now)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._node, name)
