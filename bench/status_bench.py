@@ -285,46 +285,42 @@ class Changer:
             CHAIN_ID, iss.did, iss.sequence, action, idxs, seed=iss.seed, signer=iss.key
         )
 
-    def via_module(
-        self, iss: Issuer, action: StatusAction, idxs: Sequence[int]
-    ) -> tuple[float, int]:
+    def via_module(self, iss: Issuer, action: StatusAction, idxs: Sequence[int]) -> Sample:
         op = self.op(iss, action, idxs)
         store = self.bundle.app.store
         time_ns = self.bundle.node.state.last_block_time_ns
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         self.module.validate(op)
         kv = CacheKV(store.get)
         self.module.handle(Ctx(kv, CHAIN_ID, store.height, time_ns, bytes(20)), op)
         with self.bundle.db.atomic():
             store.stage(kv.writes, store.height)
             store.commit()
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         iss.sequence += 1
-        return dt, len(kv.writes)
+        return dt, dc, len(kv.writes)
 
-    def via_block(
-        self, iss: Issuer, action: StatusAction, idxs: Sequence[int]
-    ) -> tuple[float, int]:
+    def via_block(self, iss: Issuer, action: StatusAction, idxs: Sequence[int]) -> Sample:
         raw = vc.wrap_in_tx(CHAIN_ID, self.sender, self.nonce, [self.op(iss, action, idxs)])
         node = self.bundle.node
         self._blocks.clear()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         node.submit_tx(raw, self.clock)
         while not self._blocks:
             self.clock += 10**8
             node.step(self.clock)
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         (block,) = self._blocks
         (result,) = block.result.tx_results
         assert result.ok, result.log
         self.nonce += 1
         iss.sequence += 1
-        return dt, self.block_writes
+        return dt, dc, self.block_writes
 
 
 class Allocator:
     """Contiguous runs of fresh indexes from ``start``; a run never crosses a 2 KiB chunk
-    (so a run of K costs one chunk, as the 1k issuer's 0..999 does)."""
+    (so a run of k costs one chunk, as the 1k issuer's 0..k-1 does)."""
 
     def __init__(self, start: int, limit: int) -> None:
         self.start, self.cursor, self.limit = start, start, limit
@@ -338,17 +334,26 @@ class Allocator:
         return run
 
 
+Sample = tuple[float, float, int]  # wall seconds, CPU seconds of this process, rows written
+
+
 @dataclass
 class Series:
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     rows: set[int] = field(default_factory=set)
 
-    def add(self, sample: tuple[float, int]) -> None:
+    def add(self, sample: Sample) -> None:
         self.times.append(sample[0])
-        self.rows.add(sample[1])
+        self.cpu.append(sample[1])
+        self.rows.add(sample[2])
 
     def p(self, q: float) -> float:
+        """Wall-clock percentile ``q`` in ms."""
         return (statistics.median(self.times) if q == 0.5 else _pct(self.times, q)) * 1e3
+
+    def cpu_p50(self) -> float:
+        return statistics.median(self.cpu) * 1e3
 
 
 Results = dict[tuple[str, str, str, str], Series]  # (path, case, position, issuer kind)
@@ -362,22 +367,26 @@ class Plan:
     revk: list[Issuer]  # 1k issuers: one "revoke 1,000" sample each
     samples: int
     k_samples: int
+    k: int  # indexes in one "thousands" op
+    small: int  # credentials of each 1k issuer
     revoked: set[int] = field(default_factory=set)  # of the big issuer
     big_regions: dict[str, Allocator] = field(default_factory=dict)
     spread_free: list[int] = field(default_factory=list)
 
 
-def region_width(samples: int, k_samples: int) -> int:
-    need = 3 * samples + K + 2 * k_samples * K
-    return need + (need // CHUNK_BITS + 2) * K
+def region_width(samples: int, k_samples: int, k: int) -> int:
+    need = 3 * samples + k + 2 * k_samples * k
+    return need + (need // CHUNK_BITS + 2) * k
 
 
-def plan(n_creds: int, samples: int, k_samples: int) -> Plan:
-    if 6 * samples > SMALL:
-        raise SystemExit(f"--status-samples is at most {SMALL // 6}")
-    while k_samples > 1 and 3 * region_width(samples, k_samples) > n_creds:
-        k_samples -= 1  # a small --status-creds holds fewer fresh runs of K to revoke
-    width = region_width(samples, k_samples)
+def plan(n_creds: int, samples: int, k_samples: int, k: int = K, small: int = SMALL) -> Plan:
+    if 6 * samples > small:
+        raise SystemExit(f"--status-samples is at most {small // 6}")
+    if not 1 <= k <= min(small, CHUNK_BITS):
+        raise SystemExit(f"k is 1..{min(small, CHUNK_BITS)}")
+    while k_samples > 1 and 3 * region_width(samples, k_samples, k) > n_creds:
+        k_samples -= 1  # a small --status-creds holds fewer fresh runs of k to revoke
+    width = region_width(samples, k_samples, k)
     if 3 * width > n_creds:
         raise SystemExit(f"--status-creds {n_creds:,} is too small for these samples")
     big = Issuer(BIG_SALT, n_creds)
@@ -385,23 +394,25 @@ def plan(n_creds: int, samples: int, k_samples: int) -> Plan:
     starts = {"low": 0, "middle": max(width, mid), "high": n_creds - width}
     assert starts["middle"] + width <= starts["high"]
     regions = {p: Allocator(s, s + width) for p, s in starts.items()}
-    smalls = [Issuer(SMALL_SALT + i, SMALL) for i in range(2 + 2 * k_samples)]
-    return Plan(big, smalls[0], smalls[1], smalls[2:], samples, k_samples, big_regions=regions)
+    smalls = [Issuer(SMALL_SALT + i, small) for i in range(2 + 2 * k_samples)]
+    return Plan(
+        big, smalls[0], smalls[1], smalls[2:], samples, k_samples, k, small, big_regions=regions
+    )
 
 
 def measure(ch: Changer, pl: Plan, log: Callable[[str], None] = print) -> Results:
     res: Results = {}
 
-    def rec(path: str, case: str, pos: str, who: str, sample: tuple[float, int]) -> None:
+    def rec(path: str, case: str, pos: str, who: str, sample: Sample) -> None:
         res.setdefault((path, case, pos, who), Series()).add(sample)
 
     small_single = {
         "low": [0],
-        "middle": [SMALL // 2 - pl.samples],
-        "high": [SMALL - 2 * pl.samples],
+        "middle": [pl.small // 2 - pl.samples],
+        "high": [pl.small - 2 * pl.samples],
     }
-    # fixed runs per big-issuer region: K toggled, `samples` singles toggled
-    big_k = {p: a.take(K) for p, a in pl.big_regions.items()}
+    # fixed runs per big-issuer region: k toggled, `samples` singles toggled
+    big_k = {p: a.take(pl.k) for p, a in pl.big_regions.items()}
     big_t1 = {p: a.take(pl.samples) for p, a in pl.big_regions.items()}
     small_t1 = {p: list(range(s[0], s[0] + pl.samples)) for p, s in small_single.items()}
     spread = spread_indexes(pl)
@@ -410,20 +421,21 @@ def measure(ch: Changer, pl: Plan, log: Callable[[str], None] = print) -> Result
     first: set[int] = set()
     for iss, idxs in (
         *((pl.big, big_k[p] + big_t1[p]) for p in POSITIONS),
-        (pl.susp, list(range(SMALL))),
+        (pl.susp, list(range(pl.small))),
         *(((pl.big, spread[0]),) if spread is not None else ()),
     ):
         for act in (StatusAction.SUSPEND, StatusAction.UNSUSPEND):
-            first.add(ch.via_module(iss, act, idxs)[1])
+            first.add(ch.via_module(iss, act, idxs)[2])
     log(f"    warm-up: first suspend / unsuspend of these chunks wrote {sorted(first)} rows")
+    kc, rev = f"{pl.k:,}", StatusAction.REVOKE
     for path in ("module", "block"):
         apply = ch.via_module if path == "module" else ch.via_block
-        log(f"    {path}: suspend / unsuspend {K:,}")
+        log(f"    {path}: suspend / unsuspend {kc}")
         for _ in range(pl.k_samples):
             for act in (StatusAction.SUSPEND, StatusAction.UNSUSPEND):
                 for pos in POSITIONS:
-                    rec(path, f"{act.label} {K:,}", pos, "1M", apply(pl.big, act, big_k[pos]))
-                rec(path, f"{act.label} {K:,}", "all", "1k", apply(pl.susp, act, range(SMALL)))
+                    rec(path, f"{act.label} {kc}", pos, "1M", apply(pl.big, act, big_k[pos]))
+                rec(path, f"{act.label} {kc}", "all", "1k", apply(pl.susp, act, range(pl.k)))
         log(f"    {path}: suspend / unsuspend 1")
         for s in range(pl.samples):
             for act in (StatusAction.SUSPEND, StatusAction.UNSUSPEND):
@@ -435,42 +447,42 @@ def measure(ch: Changer, pl: Plan, log: Callable[[str], None] = print) -> Result
             for pos in POSITIONS:
                 (i,) = pl.big_regions[pos].take(1)
                 pl.revoked.add(i)
-                rec(path, "revoke 1", pos, "1M", apply(pl.big, StatusAction.REVOKE, [i]))
+                rec(path, "revoke 1", pos, "1M", apply(pl.big, rev, [i]))
                 j = small_single[pos][0]
                 small_single[pos][0] += 1
-                rec(path, "revoke 1", pos, "1k", apply(pl.rev1, StatusAction.REVOKE, [j]))
-        log(f"    {path}: revoke {K:,}")
+                rec(path, "revoke 1", pos, "1k", apply(pl.rev1, rev, [j]))
+        log(f"    {path}: revoke {kc}")
         for s in range(pl.k_samples):
             for pos in POSITIONS:
-                run = pl.big_regions[pos].take(K)
+                run = pl.big_regions[pos].take(pl.k)
                 pl.revoked.update(run)
-                rec(path, f"revoke {K:,}", pos, "1M", apply(pl.big, StatusAction.REVOKE, run))
+                rec(path, f"revoke {kc}", pos, "1M", apply(pl.big, rev, run))
             fresh = pl.revk[s if path == "module" else pl.k_samples + s]
-            rec(path, f"revoke {K:,}", "all", "1k", apply(fresh, StatusAction.REVOKE, range(SMALL)))
+            rec(path, f"revoke {kc}", "all", "1k", apply(fresh, rev, range(pl.k)))
     if spread is not None:
         for path in ("module", "block"):
             apply = ch.via_module if path == "module" else ch.via_block
-            log(f"    {path}: {K:,} indexes spread over all lists")
+            log(f"    {path}: {kc} indexes spread over all lists")
             for s in range(pl.k_samples):
                 for act in (StatusAction.SUSPEND, StatusAction.UNSUSPEND):
-                    rec(path, f"{act.label} {K:,}", "spread", "1M", apply(pl.big, act, spread[0]))
+                    rec(path, f"{act.label} {kc}", "spread", "1M", apply(pl.big, act, spread[0]))
                 run = spread[1 + s + (0 if path == "module" else pl.k_samples)]
                 pl.revoked.update(run)
-                rec(path, f"revoke {K:,}", "spread", "1M", apply(pl.big, StatusAction.REVOKE, run))
+                rec(path, f"revoke {kc}", "spread", "1M", apply(pl.big, rev, run))
     return res
 
 
 def spread_indexes(pl: Plan) -> list[list[int]] | None:
-    """``1 + 2 * k_samples`` disjoint sets of K indexes of the big issuer, each evenly
+    """``1 + 2 * k_samples`` disjoint sets of ``k`` indexes of the big issuer, each evenly
     spread over all of its lists, outside the regions; None if the issuer is too small."""
     n = pl.big.count
     taken = [(a.start, a.limit) for a in pl.big_regions.values()]
     free = [i for i in range(n) if not any(lo <= i < hi for lo, hi in taken)]
     sets = 1 + 2 * pl.k_samples
-    stride = len(free) // K
+    stride = len(free) // pl.k
     if stride < sets:
         return None
-    return [[free[j * stride + s] for j in range(K)] for s in range(sets)]
+    return [[free[j * stride + s] for j in range(pl.k)] for s in range(sets)]
 
 
 # --------------------------------------------------------------------------- status lists
@@ -481,7 +493,7 @@ async def _serve(
 ) -> tuple[dict[str, dict[int, dict[str, Any]]], dict[str, list[float]]]:
     app = create_app(port)
     docs: dict[str, dict[int, dict[str, Any]]] = {"revocation": {}, "suspension": {}}
-    lat: dict[str, list[float]] = {"1M": [], "1k": []}
+    lat: dict[str, list[float]] = {"big": [], "1k": []}
     n_lists = (pl.big.count + LIST_BITS - 1) // LIST_BITS
     transport = httpx.ASGITransport(app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
@@ -500,7 +512,7 @@ async def _serve(
             await fetch(pl.rev1, "revocation", 0)
         for _ in range(rounds):
             for who, iss, list_id in (
-                ("1M", pl.big, random.randrange(n_lists)),
+                ("big", pl.big, random.randrange(n_lists)),
                 ("1k", pl.rev1, 0),
             ):
                 t0 = time.perf_counter()
@@ -536,11 +548,11 @@ def check_lists(docs: Mapping[str, Mapping[int, dict[str, Any]]], pl: Plan, mark
 # --------------------------------------------------------------------------- report
 
 
-def _table(res: Results, path: str) -> list[tuple[str, str, Series, Series]]:
+def _table(res: Results, path: str, k: int) -> list[tuple[str, str, Series, Series]]:
     rows: list[tuple[str, str, Series, Series]] = []
     for case in (
         *(f"{a.label} 1" for a in ACTIONS),
-        *(f"{a.label} {K:,}" for a in ACTIONS),
+        *(f"{a.label} {k:,}" for a in ACTIONS),
     ):
         for pos in (*POSITIONS, "spread"):
             big = res.get((path, case, pos, "1M"))
@@ -552,9 +564,16 @@ def _table(res: Results, path: str) -> list[tuple[str, str, Series, Series]]:
 
 
 def run(
-    n_creds: int, samples: int = 100, k_samples: int = 20, workers: int = 2, rounds: int = 300
+    n_creds: int,
+    samples: int = 100,
+    k_samples: int = 20,
+    workers: int = 2,
+    rounds: int = 300,
+    *,
+    k: int = K,
+    small: int = SMALL,
 ) -> dict[str, Any]:
-    pl = plan(n_creds, samples, k_samples)
+    pl = plan(n_creds, samples, k_samples, k, small)
     issuers = [pl.big, pl.susp, pl.rev1, *pl.revk]
     with tempfile.TemporaryDirectory() as tmp:
         bundle, clock = _node(tmp, "status")
@@ -562,7 +581,7 @@ def run(
         n_anchors = sum(iss.count for iss in issuers)
         print(
             f"status change at scale: 1 issuer with {n_creds:,} credentials, "
-            f"{len(issuers) - 1} issuers with {SMALL:,} (populating {n_anchors:,} anchors...)"
+            f"{len(issuers) - 1} issuers with {small:,} (populating {n_anchors:,} anchors...)"
         )
         t_pop = populate(bundle, issuers, workers)
         check_population(bundle, issuers)
@@ -575,7 +594,7 @@ def run(
         ch = Changer(bundle, clock)
         print(
             f"  measuring ({pl.samples} samples of each 1-index case, {pl.k_samples} of each "
-            f"{K:,}-index case, interleaved 1M / 1k)..."
+            f"{k:,}-index case, interleaved 1M / 1k)..."
         )
         res = measure(ch, pl)
         # leave three suspended indexes of the big issuer to check in the served list
@@ -594,31 +613,33 @@ def run(
         bundle.db.close()
 
     print(
-        f"  big = the issuer with {n_creds:,} credentials; 1k = issuers with {SMALL:,}; "
-        "ratio = big / 1k; rows = state keys written per change"
+        f"  big = the issuer with {n_creds:,} credentials; 1k = issuers with {small:,}; "
+        "ratio = big / 1k (wall-clock p50, p99; CPU ratio: p50 of this process's CPU time); "
+        "rows = state keys written per change"
     )
     print(f"  {'case':<16} {'indexes':<8} {'big p50':>8} {'big p99':>8} {'1k p50':>8} "
-          f"{'1k p99':>8} {'ratio p50':>9} {'ratio p99':>9}  rows")  # fmt: skip
+          f"{'1k p99':>8} {'ratio p50':>9} {'ratio p99':>9} {'CPU ratio':>9}  rows")  # fmt: skip
     out: dict[str, Any] = {"populate_s": t_pop, "anchors": n_anchors, "rows": {}, "ratio": {}}
     for path, title in (
         ("module", "module validate + handle + MerkleStore stage/commit (ms)"),
         ("block", "through a block: submit_tx (check_tx) + finalize_block + commit (ms)"),
     ):
         print(f"  {title}")
-        for case, pos, big, small in _table(res, path):
-            r50, r99 = big.p(0.5) / small.p(0.5), big.p(0.99) / small.p(0.99)
+        for case, pos, big, one_k in _table(res, path, pl.k):
+            r50, r99 = big.p(0.5) / one_k.p(0.5), big.p(0.99) / one_k.p(0.99)
+            rcpu = big.cpu_p50() / one_k.cpu_p50()
             rws = "/".join(map(str, sorted(big.rows)))
-            if big.rows != small.rows:
-                rws += f" (1k: {'/'.join(map(str, sorted(small.rows)))})"
+            if big.rows != one_k.rows:
+                rws += f" (1k: {'/'.join(map(str, sorted(one_k.rows)))})"
             print(
                 f"  {case:<16} {pos:<8} {big.p(0.5):8.2f} {big.p(0.99):8.2f} "
-                f"{small.p(0.5):8.2f} {small.p(0.99):8.2f} {r50:9.2f} {r99:9.2f}  {rws}"
+                f"{one_k.p(0.5):8.2f} {one_k.p(0.99):8.2f} {r50:9.2f} {r99:9.2f} {rcpu:9.2f}  {rws}"
             )
-            out["rows"][(path, case, pos)] = (big.rows, small.rows)
+            out["rows"][(path, case, pos)] = (big.rows, one_k.rows)
             out["ratio"][(path, case, pos)] = r50
     n_lists = len(docs["revocation"])
     print(
-        f"  served status lists: {2 * n_lists} lists of the 1M issuer decoded, {compared:,} bits "
+        f"  served status lists: {2 * n_lists} lists of the big issuer decoded, {compared:,} bits "
         f"equal to the changes made ({len(pl.revoked):,} revoked, {len(marks)} suspended)"
     )
     for who, xs in lat.items():
