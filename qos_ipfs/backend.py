@@ -4,9 +4,12 @@ Both offer the same :class:`IpfsBackend` interface (blocks, add, cat, pins, CAR,
 both expose a :class:`~qos_ipfs.blockstore.Blockstore` as ``blocks``, so one conformance
 suite (``tests/unit/ipfs/blockstore_suite.py``) runs against either.
 
-* :class:`EmbeddedBackend`: :class:`FileBlockstore` (or any ``Blockstore``) + :class:`PinStore`
-  + our mark-and-sweep GC. One lock serialises add+pin against GC (Kubo's GC lock); it is
-  per process, so one process owns an embedded store at a time.
+* :class:`EmbeddedBackend`: :class:`~qos_ipfs.packstore.PackBlockstore` (``open``; or any
+  ``Blockstore``, e.g. :class:`FileBlockstore`) + :class:`PinStore` + our mark-and-sweep GC.
+  An import is one write batch (durable per ``commit_bytes`` and at its end, before the
+  pin is recorded); its blocks are hashed once, by the importer. One lock serialises
+  add+pin against GC (Kubo's GC lock); it is per process, so one process owns an embedded
+  store at a time.
 * :class:`KuboBackend`: a Kubo (or js-ipfs) daemon. Files are imported by **our** importer
   and stored with ``block/put``: the CIDs are ours by construction (identical to ``ipfs
   add``, and available for every profile, including ``unixfs-v1-2025`` which ``add`` cannot
@@ -23,13 +26,14 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from qos_chain.db import open_database
-from qos_ipfs.blockstore import Blockstore, FileBlockstore, verify
+from qos_ipfs.blockstore import Blockstore, verify, write_batch
 from qos_ipfs.car import CarImport, encode_header, export_car, import_car, iter_car
 from qos_ipfs.cid import CID, RAW
 from qos_ipfs.errors import BlockNotFound
 from qos_ipfs.exporter import read_file
-from qos_ipfs.importer import KUBO_V0, Importer, ImportResult, Profile
+from qos_ipfs.importer import KUBO_V0, Importer, ImportResult, PartsSink, Profile
 from qos_ipfs.kubo import KuboClient, codec_name
+from qos_ipfs.packstore import PackBlockstore, open_embedded_blockstore
 from qos_ipfs.pins import GcResult, Pin, PinMode, PinStore, gc, reachable
 from qos_ipfs.varint import encode_varint
 
@@ -106,8 +110,9 @@ def _import(
     profile: Profile,
     sink: Callable[[CID, bytes], None] | None,
     progress: Progress | None,
+    parts_sink: PartsSink | None = None,
 ) -> ImportResult:
-    importer = Importer(profile, sink)
+    importer = Importer(profile, sink, parts_sink=parts_sink)
     while piece := stream.read(profile.chunk_size):
         importer.write(piece)
         if progress is not None:
@@ -130,9 +135,15 @@ class EmbeddedBackend:
 
     @classmethod
     def open(cls, directory: Path, db_path: Path) -> EmbeddedBackend:
-        """Blocks under ``directory/blocks``, pins in the SQLite file ``db_path``."""
+        """Blocks in the pack store ``directory/packs`` (an old flatfs ``directory/blocks``
+        is moved into it), pins in the SQLite file ``db_path``."""
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(FileBlockstore(directory / "blocks"), PinStore(open_database(db_path)))
+        blocks = open_embedded_blockstore(directory)
+        try:
+            return cls(blocks, PinStore(open_database(db_path)))
+        except BaseException:
+            blocks.close()
+            raise
 
     @property
     def blocks(self) -> Blockstore:
@@ -147,7 +158,8 @@ class EmbeddedBackend:
         progress: Progress | None = None,
     ) -> ImportResult:
         with self._lock:
-            result = _import(stream, profile, self._blocks.put, progress)
+            with write_batch(self._blocks) as batch:  # durable before the pin below
+                result = _import(stream, profile, None, progress, batch.put_parts)
             if pin:
                 self.pin_store.add(result.root)
             return result
@@ -187,6 +199,8 @@ class EmbeddedBackend:
 
     def close(self) -> None:
         self.pin_store.db.close()
+        if isinstance(self._blocks, PackBlockstore):
+            self._blocks.close()
 
 
 class KuboBackend:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from qos_ipfs.blockstore import Blockstore, verify
+from qos_ipfs.blockstore import Blockstore, verify, write_batch
 from qos_ipfs.cid import CID
 from qos_ipfs.dagpb import child_cids
 from qos_ipfs.errors import HashMismatch, InvalidCid, MalformedCar
@@ -229,10 +229,12 @@ def _sections(stream: BinaryIO) -> Iterator[tuple[CID, bytes]]:
 
 
 def import_car(stream: BinaryIO, store: Blockstore) -> CarImport:
-    """Store every block of a CARv1 stream (each verified first); return the header roots."""
+    """Store every block of a CARv1 stream (each verified first); return the header roots.
+    One write batch: durable together (a bad section keeps the verified blocks before it)."""
     roots, sections = iter_car(stream)
     count = 0
-    for cid, block in sections:
-        store.put(cid, block)
-        count += 1
+    with write_batch(store) as batch:
+        for cid, block in sections:
+            batch.put_verified(cid, block)  # _sections verified it
+            count += 1
     return CarImport(tuple(roots), count)

@@ -41,6 +41,11 @@ _MH_PREFIX = bytes((SHA2_256, SHA2_256_LEN))
 BlockSink = Callable[[CID, bytes], None]
 """Receives each block as soon as it is built (children before parents)."""
 
+PartsSink = Callable[[CID, tuple[bytes | memoryview, ...]], None]
+"""Like :data:`BlockSink`, the block given as pieces to concatenate (a ``kubo-v0`` leaf is
+``prefix, chunk, suffix``: a store that copies into its own buffers never joins them).
+The pieces are valid only during the call."""
+
 
 @dataclass(frozen=True, slots=True)
 class Profile:
@@ -90,9 +95,20 @@ class _Child:
 class Importer:
     """Push-style builder: ``write()`` bytes in any pieces, then ``finish()`` once."""
 
-    def __init__(self, profile: Profile = KUBO_V0, sink: BlockSink | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile = KUBO_V0,
+        sink: BlockSink | None = None,
+        *,
+        parts_sink: PartsSink | None = None,
+    ) -> None:
+        if sink is not None and parts_sink is not None:
+            raise ValueError("give sink or parts_sink, not both")
         self.profile = profile
         self._sink = sink
+        self._parts_sink = parts_sink
+        if parts_sink is not None:
+            self._sink = lambda cid, block: parts_sink(cid, (block,))
         self._buffer = bytearray()
         self._levels: list[list[_Child]] = [[]]  # levels[h]: pending children of height h
         self._size = 0
@@ -156,7 +172,9 @@ class Importer:
         if self.profile.raw_leaves:
             cid = CID.hash(chunk, version=1, codec=RAW)
             self._blocks += 1
-            if self._sink is not None:
+            if self._parts_sink is not None:
+                self._parts_sink(cid, (chunk,))
+            elif self._sink is not None:
                 self._sink(cid, chunk if isinstance(chunk, bytes) else bytes(chunk))
             self._push(0, _Child(cid, n, n))
             return
@@ -173,12 +191,14 @@ class Importer:
         inner = 3 + len(size_n) + n + 1 + len(size_n)  # 08 02 | 12 len chunk | 18 n
         prefix = b"\x0a" + encode_varint(inner) + b"\x08\x02\x12" + size_n
         suffix = b"\x18" + size_n
-        if self._sink is None:
+        if self._sink is None or self._parts_sink is not None:
             h = hashlib.sha256(prefix)
             h.update(chunk)
             h.update(suffix)
             cid = CID(self.profile.cid_version, DAG_PB, _MH_PREFIX + h.digest())
             self._blocks += 1
+            if self._parts_sink is not None:
+                self._parts_sink(cid, (prefix, chunk, suffix))
             self._push(0, _Child(cid, n, len(prefix) + n + len(suffix)))
             return
         block = b"".join((prefix, chunk, suffix))

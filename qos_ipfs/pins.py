@@ -9,10 +9,12 @@ that block. Pinning recursively replaces a direct pin of the same CID; pinning d
 what is already pinned recursively is refused (as Kubo does).
 
 :func:`gc` marks every block reachable from a recursive pin, plus every directly pinned
-block, then deletes every other block. If a block needed for marking is missing or corrupt,
-the error propagates and **nothing** is deleted: an incomplete mark could otherwise sweep
-live blocks below the gap. GC must not run concurrently with an import whose root is not
-yet pinned (the caller serialises them, as Kubo's GC lock does).
+block, then deletes every other block (one transaction on a pack store) and lets the store
+reclaim the space (``compact``: a pack store rewrites mostly-dead segments). If a block
+needed for marking is missing or corrupt, the error propagates and **nothing** is deleted:
+an incomplete mark could otherwise sweep live blocks below the gap. GC must not run
+concurrently with an import whose root is not yet pinned (the caller serialises them, as
+Kubo's GC lock does).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from enum import StrEnum
 
 from sqlite_utils import Database, Migrations
 
-from qos_ipfs.blockstore import Blockstore
+from qos_ipfs.blockstore import Blockstore, CompactingBlockstore, delete_many
 from qos_ipfs.cid import CID
 from qos_ipfs.dagpb import child_cids
 from qos_ipfs.errors import PinError
@@ -100,6 +102,8 @@ def _pin(row: tuple[bytes, str, str]) -> Pin:
 class GcResult:
     kept: int
     removed: tuple[CID, ...]
+    compaction: object = None
+    """What the store's ``compact()`` reported (pack store: a ``CompactResult``)."""
 
 
 def reachable(store: Blockstore, roots: list[CID]) -> set[bytes]:
@@ -125,6 +129,7 @@ def gc(store: Blockstore, pins: PinStore) -> GcResult:
         if cid.multihash in live:
             kept += 1
         else:
-            store.delete(cid)
             removed.append(cid)
-    return GcResult(kept, tuple(removed))
+    delete_many(store, removed)
+    compaction = store.compact() if isinstance(store, CompactingBlockstore) else None
+    return GcResult(kept, tuple(removed), compaction)

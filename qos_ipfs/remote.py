@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from qos_ipfs.blockstore import Blockstore
+from qos_ipfs.blockstore import Blockstore, write_batch
 from qos_ipfs.cid import CID
 from qos_ipfs.dagpb import child_cids
 from qos_ipfs.errors import BlockNotFound, HashMismatch, IpfsError
@@ -98,23 +98,24 @@ async def fetch_dag(
             present = {c.multihash for c in part if local.has(c)}
             need = [c for c in part if c.multihash not in present]
             got = await fetch([c.to_bytes() for c in need]) if need else {}
-            for cid in part:
-                if cid.multihash in present:
-                    block = local.get(cid)
-                else:
-                    fetched = got.get(cid.to_bytes())
-                    if fetched is None:
-                        result.missing.append(cid)
-                        continue
-                    try:
-                        local.put(cid, fetched)
-                    except HashMismatch:
-                        result.missing.append(cid)
-                        continue
-                    block = fetched
-                    result.fetched += 1
-                    result.fetched_bytes += len(block)
-                children.extend(child_cids(cid, block))
+            with write_batch(local) as batch:  # one durable commit per window
+                for cid in part:
+                    if cid.multihash in present:
+                        block = local.get(cid)
+                    else:
+                        fetched = got.get(cid.to_bytes())
+                        if fetched is None:
+                            result.missing.append(cid)
+                            continue
+                        try:
+                            batch.put(cid, fetched)
+                        except HashMismatch:
+                            result.missing.append(cid)
+                            continue
+                        block = fetched
+                        result.fetched += 1
+                        result.fetched_bytes += len(block)
+                    children.extend(child_cids(cid, block))
         if result.missing:
             raise BlocksUnavailable(root, result.missing)
         level = children

@@ -6,8 +6,8 @@
 * :func:`network_fetcher` is the ``fetch`` callable of :func:`qos_ipfs.remote.fetch_dag`:
   it splits a window of CIDs into requests of ``limits.max_block_request_count`` and runs
   at most ``concurrency`` of them at once (``Network.fetch_blocks``, verified there);
-* :func:`open_node_blockstore` opens the node's embedded blockstore at
-  ``<home>/data/ipfs/blocks`` (the layout of ``qos ipfs`` and ``EmbeddedBackend.open``).
+* :func:`open_node_blockstore` opens the node's embedded blockstore, the pack store at
+  ``<home>/data/ipfs/packs`` (the layout of ``qos ipfs`` and ``EmbeddedBackend.open``).
 
 ``qos_ipfs`` never imports ``qos_p2p``: this module, in the composing layer, joins them.
 """
@@ -19,9 +19,10 @@ from collections.abc import Mapping
 
 import trio
 
-from qos_ipfs.blockstore import Blockstore, FileBlockstore
+from qos_ipfs.blockstore import Blockstore
 from qos_ipfs.cid import CID
 from qos_ipfs.errors import BlockNotFound, BlockstoreError, InvalidCid
+from qos_ipfs.packstore import PackBlockstore, open_embedded_blockstore
 from qos_ipfs.remote import FetchBlocks
 from qos_node.config import Home
 from qos_p2p.port import BlockSource, Network, P2PError, PeerId
@@ -31,9 +32,9 @@ log = logging.getLogger("qos.blocks")
 DEFAULT_CONCURRENCY = 4
 
 
-def open_node_blockstore(home: Home) -> FileBlockstore:
+def open_node_blockstore(home: Home) -> PackBlockstore:
     """The node's embedded blockstore (same directory as ``EmbeddedBackend.open``)."""
-    return FileBlockstore(home.data_dir / "ipfs" / "blocks")
+    return open_embedded_blockstore(home.data_dir / "ipfs")
 
 
 def _read(store: Blockstore, cid: bytes) -> bytes | None:

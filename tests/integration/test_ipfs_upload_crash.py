@@ -2,9 +2,10 @@
 half block is visible.
 
 A real ``python -m qos_node ipfs add SMALL BIG`` process is SIGKILLed while it writes BIG's
-blocks, after it acknowledged SMALL (printed its CID). Then:
-- every ``.data`` file of the store hashes to the multihash its name encodes (a torn write
-  would not), and the store lists exactly those (temp files are outside the key space);
+blocks into the pack store (``data/ipfs/packs``: segment files + SQLite index), after it
+acknowledged SMALL (printed its CID), once BIG's unindexed bytes are in a segment file. Then:
+- every indexed block verifies (a torn or unsynced one would not), and the segment files hold
+  no bytes past the index once the store has been reopened (recovery truncates them);
 - a file added and pinned before, and SMALL, are pinned and read back intact;
 - ``qos ipfs gc`` succeeds and removes only the orphans of the killed import;
 - adding BIG again completes with the CID ``--only-hash`` computes, and reads back intact.
@@ -12,7 +13,6 @@ blocks, after it acknowledged SMALL (printed its CID). Then:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import random
@@ -25,14 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from qos_ipfs.blockstore import FileBlockstore
-from qos_ipfs.cid import SHA2_256, SHA2_256_LEN
 from qos_ipfs.importer import KUBO_V0, import_file
+from qos_ipfs.packstore import PackBlockstore
 
 pytestmark = pytest.mark.slow
 
-BIG = 128 << 20  # 512 leaves of 256 KiB; each block is fsync'd, so this takes seconds
-KILL_AFTER_BLOCKS = 40
+BIG = 256 << 20  # 1024 leaves of 256 KiB: the import takes a while even at disk speed
+KILL_AFTER_BYTES = 8 << 20  # of BIG's bytes in the segment files before the kill
 
 
 def qos(home: Path, *args: str) -> list[str]:
@@ -69,8 +68,13 @@ def file_sha(path: Path) -> str:
     return h.hexdigest()
 
 
-def data_files(blocks: Path) -> list[Path]:
-    return [p for p in blocks.rglob("*") if p.is_file() and p.name.endswith(".data")]
+def segment_bytes(packs: Path) -> int:
+    return sum(p.stat().st_size for p in (packs / "segments").glob("*.pack"))
+
+
+def indexed(packs: Path) -> int:
+    with PackBlockstore(packs) as store:
+        return sum(1 for _ in store.iter_cids())
 
 
 def read_first_line(proc: subprocess.Popen[bytes], deadline: float) -> str:
@@ -90,30 +94,25 @@ def read_first_line(proc: subprocess.Popen[bytes], deadline: float) -> str:
     return line.decode().strip()
 
 
-def assert_store_consistent(blocks: Path) -> int:
-    """Every keyed file verifies against its key; the store lists exactly the keyed files."""
-    files = data_files(blocks)
-    for path in files:
-        key = path.name[: -len(".data")]
-        mh = base64.b32decode(key + "=" * (-len(key) % 8))
-        assert mh[:2] == bytes((SHA2_256, SHA2_256_LEN)), path
-        assert hashlib.sha256(path.read_bytes()).digest() == mh[2:], f"torn block {path}"
-        assert path.parent.name == key[-3:-1]
-    others = [p for p in blocks.rglob("*") if p.is_file() and not p.name.endswith(".data")]
-    for p in others:  # at most the temp file being written when the process died
-        assert p.name.startswith("."), p
-        assert p.name.endswith(".tmp"), p
-    store = FileBlockstore(blocks)
-    listed = list(store.iter_cids())
-    assert len(listed) == len(files)
-    for cid in listed:
-        store.get(cid)  # re-hashes; CorruptBlock if not intact
-    return len(files)
+def assert_store_consistent(packs: Path) -> int:
+    """Every indexed block verifies; no segment holds bytes past its last indexed block
+    (rounded up to the O_DIRECT page); returns the number of blocks."""
+    with PackBlockstore(packs) as store:  # opening recovers the killed writer's segment
+        listed = list(store.iter_cids())
+        for cid in listed:
+            store.get(cid)  # re-hashes; CorruptBlock if not intact
+        ends: dict[int, int] = {}
+        for seg, off, size in store._query("SELECT seg, off, len FROM blocks"):
+            ends[int(seg)] = max(ends.get(int(seg), 0), int(off) + int(size))
+        for path in store.segments_dir.glob("*.pack"):
+            end = ends.get(int(path.name[:-5]), 0)
+            assert path.stat().st_size <= -(-end // 4096) * 4096, path
+    return len(listed)
 
 
 def test_kill_9_during_add_loses_nothing_acknowledged(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    blocks = home / "data" / "ipfs" / "blocks"
+    packs = home / "data" / "ipfs" / "packs"
     earlier, small, big = tmp_path / "earlier.bin", tmp_path / "small.bin", tmp_path / "big.bin"
     earlier_sha = write_random(earlier, 3 << 20, 1)
     small_sha = write_random(small, 700_000, 2)
@@ -123,7 +122,7 @@ def test_kill_9_during_add_loses_nothing_acknowledged(tmp_path: Path) -> None:
     assert run(home, "add", "--only-hash", str(big)).strip() == big_cid
 
     earlier_cid = run(home, "add", str(earlier)).strip()
-    before = len(data_files(blocks))
+    before = indexed(packs)
 
     env = {**os.environ, "QOS_IPFS_API": ""}
     proc = subprocess.Popen(
@@ -135,11 +134,12 @@ def test_kill_9_during_add_loses_nothing_acknowledged(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 60
         small_cid = read_first_line(proc, deadline)  # acknowledged
-        after_small = len(data_files(blocks))
-        while len(data_files(blocks)) < after_small + KILL_AFTER_BLOCKS:
-            assert time.monotonic() < deadline, "the big import wrote no blocks in time"
+        after_small = indexed(packs)
+        floor = segment_bytes(packs) + KILL_AFTER_BYTES
+        while segment_bytes(packs) < floor:
+            assert time.monotonic() < deadline, "the big import wrote nothing in time"
             try:
-                proc.wait(timeout=0.01)  # the poll interval; the add must still be running
+                proc.wait(timeout=0.002)  # the poll interval; the add must still be running
             except subprocess.TimeoutExpired:
                 continue
             pytest.fail(f"add finished before the kill: {proc.returncode}")
@@ -154,8 +154,11 @@ def test_kill_9_during_add_loses_nothing_acknowledged(tmp_path: Path) -> None:
         proc.stdout.close()
         proc.stderr.close()
 
-    stored = assert_store_consistent(blocks)
-    assert stored >= after_small + KILL_AFTER_BLOCKS > before
+    assert after_small > before
+    on_disk = segment_bytes(packs)
+    stored = assert_store_consistent(packs)
+    assert stored >= after_small
+    assert segment_bytes(packs) < on_disk  # the unindexed tail was cut at reopen
 
     pins = run(home, "pin", "ls")
     assert f"{earlier_cid} recursive" in pins
@@ -169,12 +172,11 @@ def test_kill_9_during_add_loses_nothing_acknowledged(tmp_path: Path) -> None:
     gc_out = run(home, "gc")
     removed = gc_out.count("removed ")
     assert removed == stored - after_small  # exactly the orphans of the killed import
-    assert_store_consistent(blocks)
-    assert len(data_files(blocks)) == after_small
+    assert assert_store_consistent(packs) == after_small
 
     assert run(home, "add", str(big)).strip() == big_cid
     out = tmp_path / "big.out"
     run(home, "get", big_cid, "-o", str(out))
     assert file_sha(out) == big_sha
     assert run(home, "gc").count("removed ") == 0
-    assert_store_consistent(blocks)
+    assert_store_consistent(packs)

@@ -93,7 +93,7 @@ def test_add_several_files_one_cid_each(home: Path, tmp_path: Path) -> None:
     pins = ok(run(home, "pin", "ls")).splitlines()
     assert sorted(pins) == sorted(f"{c} recursive" for c in out)
     assert (home / "data" / "ipfs.db").is_file()
-    assert (home / "data" / "ipfs" / "blocks").is_dir()
+    assert (home / "data" / "ipfs" / "packs" / "index.db").is_file()
 
 
 def test_only_hash_writes_nothing(home: Path, tmp_path: Path) -> None:

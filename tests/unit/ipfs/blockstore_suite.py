@@ -6,14 +6,43 @@ Use: subclass ``BlockstoreSuite`` in a test module and provide a ``store`` fixtu
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from qos_ipfs.blockstore import Blockstore
+from qos_ipfs.blockstore import Blockstore, FileBlockstore, MemoryBlockstore
 from qos_ipfs.cid import CID, DAG_PB, RAW
 from qos_ipfs.errors import BlockNotFound, HashMismatch
+from qos_ipfs.packstore import PackBlockstore
 
 DATA = b"conformance block"
 RAW_CID = CID.hash(DATA, version=1, codec=RAW)
+
+STORE_KINDS = ["memory", "file", "pack", "pack-buffered", "pack-tmpfs"]
+"""Every implementation: the pack store with O_DIRECT (where the file system takes it),
+forced buffered, and on tmpfs (which refuses O_DIRECT: the EINVAL fallback)."""
+TMPFS = Path("/dev/shm")
+
+
+@contextlib.contextmanager
+def open_store(kind: str, path: Path) -> Iterator[Blockstore]:
+    if kind == "memory":
+        yield MemoryBlockstore()
+    elif kind == "file":
+        yield FileBlockstore(path)
+    elif kind in ("pack", "pack-buffered"):
+        with PackBlockstore(path, direct=kind == "pack") as store:
+            yield store
+    elif kind == "pack-tmpfs":
+        if not TMPFS.is_dir():
+            pytest.skip("no tmpfs at /dev/shm")
+        with tempfile.TemporaryDirectory(dir=TMPFS) as tmp, PackBlockstore(tmp) as store:
+            yield store
+    else:
+        raise ValueError(kind)
 
 
 class BlockstoreSuite:

@@ -5,19 +5,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from blockstore_suite import DATA, RAW_CID, BlockstoreSuite
+from blockstore_suite import DATA, RAW_CID, STORE_KINDS, BlockstoreSuite, open_store
 
-from qos_ipfs.blockstore import Blockstore, FileBlockstore, MemoryBlockstore
+from qos_ipfs.blockstore import Blockstore, FileBlockstore
 from qos_ipfs.cid import CID, DAG_PB
 from qos_ipfs.errors import BlockstoreError, CorruptBlock
 
 
-@pytest.fixture(params=["memory", "file"])
+@pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Blockstore]:
-    if request.param == "memory":
-        yield MemoryBlockstore()
-    else:
-        yield FileBlockstore(tmp_path / "blocks")
+    with open_store(request.param, tmp_path / "blocks") as opened:
+        yield opened
 
 
 class TestBlockstoreConformance(BlockstoreSuite):

@@ -261,9 +261,9 @@ def test_20_mib_file_memory_is_bounded_and_store_holds_no_plaintext(tmp_path: Pa
         assert res.size > size
     finally:
         backend.close()
-    blocks = tmp_path / "ipfs" / "blocks"
-    files = [p for p in blocks.rglob("*") if p.is_file()]
-    assert len(files) > 80  # 20 MiB of 256 KiB leaves
+    store = tmp_path / "ipfs"  # the pack store: segment files and the SQLite index
+    files = [p for p in store.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files if p.suffix == ".pack") > size
     for p in files:
         assert MARKER not in p.read_bytes(), p
         assert MARKER[:12] not in p.read_bytes(), p
@@ -274,3 +274,9 @@ def test_control_plaintext_add_does_show_the_marker(tmp_path: Path) -> None:
     store = FileBlockstore(tmp_path / "blocks")
     import_file(io.BytesIO(MARKER * 1000), KUBO_V0, store.put)
     assert any(MARKER in p.read_bytes() for p in (tmp_path / "blocks").rglob("*.data"))
+    backend = EmbeddedBackend.open(tmp_path / "ipfs", tmp_path / "ipfs.db")
+    try:
+        backend.add(io.BytesIO(MARKER * 1000), KUBO_V0)
+    finally:
+        backend.close()
+    assert any(MARKER in p.read_bytes() for p in (tmp_path / "ipfs").rglob("*.pack"))

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from blockstore_suite import STORE_KINDS, open_store
 
 from qos_chain.db import memory_database, open_database
-from qos_ipfs.blockstore import Blockstore, FileBlockstore, MemoryBlockstore
+from qos_ipfs.blockstore import Blockstore
 from qos_ipfs.cid import CID
 from qos_ipfs.errors import BlockNotFound, PinError
 from qos_ipfs.exporter import read_all
@@ -15,9 +17,10 @@ from qos_ipfs.pins import PinMode, PinStore, gc, reachable
 SMALL = Profile("small", 0, raw_leaves=False, chunk_size=4, max_links=3)
 
 
-@pytest.fixture(params=["memory", "file"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Blockstore:
-    return MemoryBlockstore() if request.param == "memory" else FileBlockstore(tmp_path / "b")
+@pytest.fixture(params=STORE_KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Blockstore]:
+    with open_store(request.param, tmp_path / "b") as opened:
+        yield opened
 
 
 def _add(store: Blockstore, data: bytes, profile: Profile = SMALL) -> ImportResult:
