@@ -1,7 +1,8 @@
 """``qos ipfs``: add, read, pin, move (CAR) and collect IPFS content.
 
-By default every command works on the node's embedded store: blocks under
-``<home>/data/ipfs/blocks/`` (flatfs layout), pins in ``<home>/data/ipfs.db``. With
+By default every command works on the node's embedded store: blocks in the pack store
+``<home>/data/ipfs/packs/`` (an older flatfs ``blocks/`` is moved into it on open), pins in
+``<home>/data/ipfs.db``. With
 ``--ipfs-api http://127.0.0.1:5001`` (or ``QOS_IPFS_API``) they work on a Kubo (or js-ipfs)
 daemon instead; files are still chunked by our importer, so the CIDs are the same either way,
 and every block read back from the daemon is verified. Errors print one line

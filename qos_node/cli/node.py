@@ -104,7 +104,7 @@ def node_cmd(
         bootstrap=tuple(cfg.p2p.peers) + peers,
         is_validator=is_validator,
     )
-    # IPFS blocks are served to peers from the embedded store (<home>/data/ipfs/blocks).
+    # IPFS blocks are served to peers from the embedded store (<home>/data/ipfs/packs).
     runtime = NodeRuntime(node, network, blocks=open_node_blockstore(home))
     bridged: Any = BridgedNode(node, TrioGateway(runtime))
     host = api_host or cfg.api.host

@@ -261,6 +261,29 @@ def test_o_direct_refused_at_write_falls_back(
         assert refused[0] >= 1
 
 
+def test_o_direct_refused_at_open_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.open
+    direct = getattr(os, "O_DIRECT", 0)
+    if not direct:
+        pytest.skip("no O_DIRECT on this platform")
+
+    def open_(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
+        if flags & direct:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real(path, flags, mode)
+
+    monkeypatch.setattr(os, "open", open_)
+    items = blocks(5, 50_000, seed=11)
+    with PackBlockstore(tmp_path) as store:
+        store.put_many(items)
+        assert all(store.get(cid) == data for cid, data in items)
+    monkeypatch.undo()
+    with PackBlockstore(tmp_path) as store:
+        assert all(store.get(cid) == data for cid, data in items)
+
+
 @pytest.mark.skipif(not TMPFS.is_dir(), reason="no tmpfs at /dev/shm")
 def test_tmpfs_refuses_o_direct_and_the_store_works(tmp_path: Path) -> None:
     with tempfile.TemporaryDirectory(dir=TMPFS) as tmp, PackBlockstore(tmp) as store:
