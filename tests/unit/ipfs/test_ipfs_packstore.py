@@ -364,6 +364,9 @@ CHILD = textwrap.dedent(
                 out.write("mid " + pending.encode() + "\\n")
                 out.flush()
                 sys.stdin.read()  # killed here, inside the batch
+        if mode == "ten" and n == 10:
+            store.close()
+            break
     """
 )
 
@@ -467,3 +470,24 @@ def test_sigkill_in_a_batch_loses_nothing_acknowledged(tmp_path: Path, mode: str
         assert hashlib.sha256(store.get(cid)).digest() == cid.multihash_digest
         with pytest.raises(BlockNotFound):
             store.get(blocks(1, 5001, seed=78)[0][0])
+
+
+def test_two_processes_write_one_store_at_once(tmp_path: Path) -> None:
+    root = tmp_path / "packs"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(root), "ten", str(seed)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+        )
+        for seed in (5, 6)
+    ]
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0
+        assert out.decode().count("ack ") == 10
+    with PackBlockstore(root) as store:
+        expected = _replay(5, 10) + _replay(6, 10)
+        assert all(store.get(cid) == data for cid, data in expected)
+        assert {c.multihash for c in store.iter_cids()} == {c.multihash for c, _ in expected}
+        assert len({seg for seg, _, _ in index_rows(store)}) >= 2  # a segment per writer
