@@ -3,14 +3,19 @@
 ``python -m bench --network``: a devnet of 4 validator processes on loopback (libp2p,
 Tendermint, SQLite each) with ``senders`` accounts per load step funded in genesis. Every
 transfer is signed before measuring. Then, for each offered rate, transfers are sent at
-that rate from an asyncio httpx client pool, round-robin over the 4 GraphQL endpoints
-(each sender pinned to one node, as a wallet would be), each step with fresh senders so an
-overloaded step cannot leave nonce gaps in the next. One client ``newBlocks`` subscription
-(on v0) timestamps every committed block; latency is that delivery time minus the client's
-submit time, in one clock. Per step: achieved offered rate, committed tx/s (txs in blocks
-whose block time lies in the sending window), latency p50/p99, rejections by code, and
-per-process CPU (the API thread vs the node's other threads). Before the load, the idle
-block interval; in the same run, the raw ed25519 verify rate. All node processes are
+that rate from an asyncio httpx client pool, round-robin over the 4 nodes (each sender
+pinned to one node, as a wallet would be), each step with fresh senders so an overloaded
+step cannot leave nonce gaps in the next. By default (``submit="batch"``) each node gets
+``LANES`` submission lanes (senders split among them): a lane posts every tx that has come
+due since its last request as one ``POST /txs`` batch and waits for the answer before the
+next, so a sender's nonces reach the node in order; ``submit="single"`` sends one GraphQL
+``submitTransaction`` per tx, a sender waiting for each answer (the earlier generator).
+One client ``newBlocks`` subscription (on v0) timestamps every committed block; latency is
+that delivery time minus the client's submit time, in one clock. Per step: achieved offered
+rate, committed tx/s (txs in blocks whose block time lies in the sending window), latency
+p50/p99, rejections by code, and per-process CPU (the API thread vs the node's other
+threads). Before the load, the idle block interval; in the same run, the raw ed25519 verify
+rate. All node processes are
 stopped by pid at the end, on error too.
 """
 
@@ -39,6 +44,7 @@ from bench.tx_throughput import ed25519_verify_rate
 from qos_chain.address import Address, address_from_public_key
 from qos_chain.genesis import parse_time
 from qos_chain.sign import public_key_of
+from qos_chain.types import tx_hash
 from qos_node.devnet import Devnet, DevnetMember, create_devnet
 from qos_node.process import free_port
 from qos_node.testing import make_transfer
@@ -55,6 +61,8 @@ STATUS = "{ status { height } }"
 TO = bytes([7]) * 20
 STEP_GRACE_S = 2.0  # a step sends for at most its length + this
 PER_SENDER_RATE = 4.0  # tx/s per wallet: senders per step = max(--net-senders, rate / 4)
+LANES = 4  # batch submission lanes per node (one batch in flight per lane)
+MAX_BATCH = 500  # txs per POST /txs (the node accepts up to 1,000)
 
 
 @dataclass
@@ -220,8 +228,8 @@ def senders_for(rate: float, min_senders: int) -> int:
 def _presign(
     rates: list[float], step_s: float, min_senders: int
 ) -> list[list[tuple[int, int, bytes]]]:
-    """Per step: (sender, node index, JSON request body) in sending order, senders
-    interleaved, each sender pinned to one node."""
+    """Per step: (sender, node index, signed tx) in sending order, senders interleaved,
+    each sender pinned to one node."""
     plans: list[list[tuple[int, int, bytes]]] = []
     for si, rate in enumerate(rates):
         n, k = int(rate * step_s), senders_for(rate, min_senders)
@@ -229,10 +237,14 @@ def _presign(
         for i in range(n):
             sender, nonce = i % k, i // k
             raw = make_transfer(CHAIN_ID, _seed(si, sender), TO, 1, nonce)
-            body = {"query": SUBMIT, "variables": {"tx": base64.b64encode(raw).decode()}}
-            plan.append((sender, sender % N_VALIDATORS, json.dumps(body).encode()))
+            plan.append((sender, sender % N_VALIDATORS, raw))
         plans.append(plan)
     return plans
+
+
+def _graphql_body(raw: bytes) -> bytes:
+    body = {"query": SUBMIT, "variables": {"tx": base64.b64encode(raw).decode()}}
+    return json.dumps(body).encode()
 
 
 async def _submit(client: httpx.AsyncClient, url: str, body: bytes, step: Step) -> None:
@@ -275,6 +287,50 @@ async def _sender(
         await _submit(clients[node], urls[node], body, step)
 
 
+async def _lane(
+    txs: list[tuple[float, str, str]],
+    url: str,
+    client: httpx.AsyncClient,
+    step: Step,
+    stop_at: float,
+) -> None:
+    """One submission lane: (due time, hash, base64 tx) in due order. Each request carries
+    every tx due by then (at most MAX_BATCH); the next request waits for the answer, so
+    the nonces of a sender (always in the same lane) reach the node in order. A tx's
+    submit time is when its batch was posted."""
+    i = 0
+    while i < len(txs):
+        now = time.perf_counter()
+        if now > stop_at:
+            return
+        due = txs[i][0]
+        if due > now:
+            await asyncio.sleep(due - now)
+            now = time.perf_counter()
+        else:
+            step.late_s = max(step.late_s, now - due)
+        j = i
+        while j < len(txs) and j - i < MAX_BATCH and txs[j][0] <= now:
+            j += 1
+        batch = txs[i:j]
+        i = j
+        step.sent += len(batch)
+        body = json.dumps({"txs": [b for _, _, b in batch]}).encode()
+        t = time.perf_counter()
+        try:
+            r = await client.post(url, content=body, headers={"content-type": "application/json"})
+            if r.status_code != 200:
+                step.rejected[f"http_{r.status_code}"] += len(batch)
+                continue
+            for res in r.json()["results"]:
+                if res["accepted"]:
+                    step.accepted[res["hash"]] = t
+                else:
+                    step.rejected[res["code"]] += 1
+        except httpx.HTTPError as exc:
+            step.rejected[f"http:{type(exc).__name__}"] += len(batch)
+
+
 async def _run_step(
     step: Step,
     plan: list[tuple[int, int, bytes]],
@@ -283,15 +339,33 @@ async def _run_step(
     watcher: Watcher,
     meter: CpuMeter,
     drain_timeout: float,
+    submit: str,
 ) -> None:
     meter.begin()
     step.window_ns = (time.time_ns(), 0)
     t0 = time.perf_counter() + 0.05
-    per_sender: dict[int, list[tuple[float, int, bytes]]] = {}
-    for i, (sender, node, body) in enumerate(plan):
-        per_sender.setdefault(sender, []).append((t0 + i / step.rate, node, body))
     stop_at = t0 + len(plan) / step.rate + STEP_GRACE_S
-    await asyncio.gather(*(_sender(v, urls, clients, step, stop_at) for v in per_sender.values()))
+    if submit == "single":
+        per_sender: dict[int, list[tuple[float, int, bytes]]] = {}
+        for i, (sender, node, raw) in enumerate(plan):
+            item = (t0 + i / step.rate, node, _graphql_body(raw))
+            per_sender.setdefault(sender, []).append(item)
+        await asyncio.gather(
+            *(_sender(v, urls, clients, step, stop_at) for v in per_sender.values())
+        )
+    else:
+        lanes: dict[tuple[int, int], list[tuple[float, str, str]]] = {}
+        for i, (sender, node, raw) in enumerate(plan):
+            lane = (node, (sender // N_VALIDATORS) % LANES)
+            item = (t0 + i / step.rate, tx_hash(raw).hex(), base64.b64encode(raw).decode())
+            lanes.setdefault(lane, []).append(item)
+        tx_urls = [u.removesuffix("/graphql") + "/txs" for u in urls]
+        await asyncio.gather(
+            *(
+                _lane(v, tx_urls[node], clients[node], step, stop_at)
+                for (node, _), v in lanes.items()
+            )
+        )
     step.send_s = time.perf_counter() - t0
     step.window_ns = (step.window_ns[0], time.time_ns())
     meter.end(step)
@@ -342,6 +416,7 @@ async def _measure(
     idle_s: float,
     max_inflight: int,
     drain_timeout: float,
+    submit: str,
 ) -> tuple[list[Step], list[float], Watcher]:
     urls = [m.graphql for m in members]
     await _wait_height(urls, 2, 90)
@@ -366,7 +441,7 @@ async def _measure(
     try:
         for rate, plan in zip(rates, plans, strict=True):
             step = Step(rate, senders=len({x[0] for x in plan}), planned=len(plan))
-            await _run_step(step, plan, urls, clients, watcher, meter, drain_timeout)
+            await _run_step(step, plan, urls, clients, watcher, meter, drain_timeout, submit)
             steps.append(step)
             _print_step(step)
             failed = watcher.failure()
@@ -403,14 +478,21 @@ def run(
     max_inflight: int = 256,
     drain_timeout: float = 30.0,
     keep_dir: Path | None = None,
+    submit: str = "batch",
 ) -> None:
-    """``keep_dir``: create the devnet there and keep it (node logs in ``v*/node.log``)."""
+    """``keep_dir``: create the devnet there and keep it (node logs in ``v*/node.log``);
+    ``submit``: ``batch`` (POST /txs lanes) or ``single`` (one GraphQL mutation per tx)."""
+    if submit not in ("batch", "single"):
+        raise ValueError(f"submit must be batch or single, not {submit!r}")
     verify_rate = ed25519_verify_rate()
     t = time.perf_counter()
     plans = _presign(rates, step_s, senders)
     n_txs = sum(len(p) for p in plans)
+    how = f" ({LANES} lanes per node, <= {MAX_BATCH} txs per POST /txs)"
     print(
-        f"network benchmark: {N_VALIDATORS} validator processes, fresh senders per step "
+        f"network benchmark: {N_VALIDATORS} validator processes, submit={submit}"
+        f"{how if submit == 'batch' else ''}"
+        f", fresh senders per step "
         f"(max({senders}, rate / {PER_SENDER_RATE:.0f})), {step_s:.0f} s per step,\n  "
         f"{n_txs} transfers pre-signed in {time.perf_counter() - t:.1f} s, "
         f"{psutil.cpu_count()} CPUs",
@@ -437,7 +519,7 @@ def run(
         try:
             net.start()
             all_steps, gaps, watcher = asyncio.run(
-                _measure(members, net, plans, rates, idle_s, max_inflight, drain_timeout)
+                _measure(members, net, plans, rates, idle_s, max_inflight, drain_timeout, submit)
             )
         finally:
             net.stop()
