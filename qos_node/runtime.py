@@ -9,6 +9,8 @@ The chain node is sans-I/O; this runtime performs its effects and feeds it input
   partitioned, new and non-validator nodes);
 * the network's message validator runs the node's cheap checks *before* a message is
   delivered or relayed, so invalid messages count against their sender;
+* the txs admitted since the last flush leave as one TxBatch: directly to the validator
+  peers when this node is a validator (``send_txs``), else by gossip;
 * with a blockstore, the node serves its IPFS blocks to peers (/qos/blocks/1.0.0) and
   :meth:`NodeRuntime.fetch_dag` pulls a DAG from peers into it (qos_node.block_exchange).
 
@@ -153,12 +155,13 @@ class NodeRuntime:
     async def _flush(self) -> None:
         effects = self.node.take_outbox()
         txs = [e.payload for e in effects if isinstance(e, PublishTx)]
-        if txs:  # one gossip message per flush, not one per tx
+        if txs:  # one message per flush, not one per tx
             for payload in batch_txs(txs, TX_BATCH_BYTES):
-                try:
-                    await self.network.publish_tx(payload)
+                try:  # a validator: direct to the validators; a full node: gossip
+                    if await self.network.send_txs(payload) == 0:
+                        await self.network.publish_tx(payload)
                 except P2PError as exc:  # peers also get these txs in blocks
-                    log.debug("tx gossip failed: %s", exc)
+                    log.debug("tx broadcast failed: %s", exc)
         for eff in effects:
             try:
                 if isinstance(eff, SendConsensus):

@@ -1,6 +1,8 @@
-"""Direct consensus links: one persistent outbound stream per validator peer.
+"""Direct links: one persistent outbound stream per validator peer and channel.
 
-Protocol `/qos/consensus/1.0.0`, unidirectional: each side opens its own stream to each
+Protocols `/qos/consensus/1.0.0` (consensus messages) and `/qos/txs/1.0.0` (a validator's
+tx batches to the other validators: no GossipSub signing, relaying or duplicate copies),
+both unidirectional: each side opens its own stream to each
 validator peer and only writes on it; the other side only reads. Frames are
 length-prefixed (qos_p2p.framing), at most `MAX_CONSENSUS_BYTES` each. Measured (notes):
 4 processes x 50 msg/s gave p50 2.2 ms / p99 5.8 ms and 2.6x less CPU than GossipSub.
@@ -8,7 +10,9 @@ length-prefixed (qos_p2p.framing), at most `MAX_CONSENSUS_BYTES` each. Measured 
 Each link has a bounded queue (`PEER_OUTBOUND_QUEUE`). When a peer's stream cannot keep
 up, the OLDEST frame is dropped, counted (`consensus_dropped`) and logged: consensus
 state is recoverable, since the engine re-gossips its current-round proposal and votes
-periodically and a peer that missed a block fetches it by sync.
+periodically and a peer that missed a block fetches it by sync. A dropped tx frame is
+recoverable too: its txs stay in the sender's mempool and reach every validator inside
+the sender's next proposal.
 """
 
 from __future__ import annotations
@@ -25,11 +29,12 @@ from qos_p2p.port import PeerId
 log = logging.getLogger(__name__)
 
 CONSENSUS_PROTOCOL = "/qos/consensus/1.0.0"
+TX_PROTOCOL = "/qos/txs/1.0.0"
 WRITE_BATCH_BYTES = 256 * 1024
 
 
 class DirectLink:
-    """The outbound half of one validator peer's consensus channel."""
+    """The outbound half of one validator peer's consensus (or tx) channel."""
 
     def __init__(
         self,
@@ -39,8 +44,10 @@ class DirectLink:
         capacity: int,
         on_drop: Callable[[int], None],
         on_sent: Callable[[int], None],
+        protocol: str = CONSENSUS_PROTOCOL,
     ) -> None:
         self.peer = peer
+        self.protocol = protocol
         self._open_stream = open_stream
         self._capacity = capacity
         self._on_drop = on_drop
@@ -57,7 +64,7 @@ class DirectLink:
         if len(self._queue) >= self._capacity:
             self._queue.popleft()
             self._on_drop(1)
-            log.warning("consensus queue to %s full: dropped the oldest frame", self.peer)
+            log.warning("%s queue to %s full: dropped the oldest frame", self.protocol, self.peer)
         self._queue.append(payload)
         self._wakeup.set()
 

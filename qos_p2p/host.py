@@ -2,8 +2,9 @@
 
 Noise only (plaintext, secio and TLS are not offered, so a plaintext dialer fails to
 negotiate), yamux only (mplex resets ~1 MiB answers), a persistent ed25519 node key.
-Channels: consensus on direct persistent streams among validators (qos_p2p.direct); tx
-and evidence on GossipSub v1.1 (qos_p2p.gossip); status and block sync as
+Channels: consensus on direct persistent streams among validators (qos_p2p.direct); a
+validator's own txs on direct tx streams to the other validators (``send_txs``); txs of
+full nodes and evidence on GossipSub v1.1 (qos_p2p.gossip); status and block sync as
 request/response (qos_p2p.sync). Every received message passes the node's validator
 before it is delivered or relayed; rejections score the sending peer (qos_p2p.scoring)
 and a peer under the threshold is disconnected and refused for a while. Configured
@@ -34,7 +35,7 @@ from multiaddr import Multiaddr
 
 from qos_p2p import blockx, gossip
 from qos_p2p.counters import Counters
-from qos_p2p.direct import CONSENSUS_PROTOCOL, DirectLink
+from qos_p2p.direct import CONSENSUS_PROTOCOL, TX_PROTOCOL, DirectLink
 from qos_p2p.framing import ByteStream, FrameError, FrameTooLarge, read_frame, write_frame
 from qos_p2p.keys import NodeKey
 from qos_p2p.limits import (
@@ -48,6 +49,7 @@ from qos_p2p.limits import (
     RECONNECT_BACKOFF_MAX_S,
     RECONNECT_BACKOFF_MIN_S,
     REQUEST_TIMEOUT_S,
+    TX_OUTBOUND_QUEUE,
 )
 from qos_p2p.port import (
     Accept,
@@ -114,6 +116,7 @@ class _Peer:
     status: Status | None = None
     ready: trio.Event = field(default_factory=trio.Event)
     link: DirectLink | None = None
+    tx_link: DirectLink | None = None
     addrs: tuple[str, ...] = ()
 
 
@@ -226,6 +229,7 @@ class Libp2pNetwork:
         host.set_stream_handler(TProtocol(SYNC_PROTOCOL), self._serve_sync)
         host.set_stream_handler(TProtocol(blockx.BLOCKS_PROTOCOL), self._serve_block_request)
         host.set_stream_handler(TProtocol(CONSENSUS_PROTOCOL), self._serve_consensus)
+        host.set_stream_handler(TProtocol(TX_PROTOCOL), self._serve_txs)
         try:
             async with (
                 host.run([Multiaddr(self._listen)]),
@@ -265,8 +269,7 @@ class Libp2pNetwork:
             self._nursery = None
             self._publisher = None
             for peer in self._peers.values():
-                if peer.link is not None:
-                    peer.link.close()
+                _close_links(peer)
             self._peers.clear()
 
     def _require_running(self) -> trio.Nursery:
@@ -302,8 +305,7 @@ class Libp2pNetwork:
             # A new connection is a new session: py-libp2p does not always report the old
             # one's end, and its stream may be dead. Start over (unsent frames are counted).
             del self._peers[peer]
-            if stale.link is not None:
-                stale.link.close()
+            _close_links(stale)
         self._spawn(self._handshake, peer)
 
     def _on_disconnected(self, peer: PeerId) -> None:
@@ -311,8 +313,8 @@ class Libp2pNetwork:
         if self._is_connected(peer):
             return  # another connection to the same peer is still up
         state = self._peers.pop(peer, None)
-        if state is not None and state.link is not None:
-            state.link.close()
+        if state is not None:
+            _close_links(state)
 
     async def _disconnect(self, peer: PeerId) -> None:
         with trio.move_on_after(HANDSHAKE_TIMEOUT_S):
@@ -375,6 +377,7 @@ class Libp2pNetwork:
             state.addrs = self._peer_addrs(peer)
             if status.is_validator and self.is_validator:
                 self._start_link(peer, state)
+                self._start_link(peer, state, TX_PROTOCOL)
             if status.is_validator and peer not in self._redial and state.addrs:
                 self._spawn(self._keep_dialled, None, (peer, state.addrs))
             state.ready.set()
@@ -470,31 +473,42 @@ class Libp2pNetwork:
 
     # -- consensus: direct streams ----------------------------------------------
 
-    def _start_link(self, peer: PeerId, state: _Peer) -> None:
+    def _start_link(self, peer: PeerId, state: _Peer, protocol: str = CONSENSUS_PROTOCOL) -> None:
         async def open_stream() -> ByteStream:
-            stream: ByteStream = await self._host.new_stream(
-                ID.from_base58(peer), [CONSENSUS_PROTOCOL]
-            )
+            stream: ByteStream = await self._host.new_stream(ID.from_base58(peer), [protocol])
             return stream
 
-        link = DirectLink(
-            peer,
-            open_stream,
-            capacity=PEER_OUTBOUND_QUEUE,
-            on_drop=lambda n: self._counters.inc("consensus_dropped", n),
-            on_sent=lambda n: self._counters.inc("consensus_sent", n),
-        )
-        state.link = link
+        if protocol == TX_PROTOCOL:
+            link = DirectLink(
+                peer,
+                open_stream,
+                capacity=TX_OUTBOUND_QUEUE,
+                on_drop=lambda n: self._counters.inc("txs_direct_dropped", n),
+                on_sent=lambda n: self._counters.inc("txs_direct_sent", n),
+                protocol=protocol,
+            )
+            state.tx_link = link
+        else:
+            link = DirectLink(
+                peer,
+                open_stream,
+                capacity=PEER_OUTBOUND_QUEUE,
+                on_drop=lambda n: self._counters.inc("consensus_dropped", n),
+                on_sent=lambda n: self._counters.inc("consensus_sent", n),
+            )
+            state.link = link
         self._spawn(self._run_link, link)
 
     async def _run_link(self, link: DirectLink) -> None:
         try:
             await link.run()
         except Exception as exc:  # the stream broke: the peer is gone or misbehaving
-            log.info("consensus link to %s ended: %s", link.peer, exc)
+            log.info("%s link to %s ended: %s", link.protocol, link.peer, exc)
         state = self._peers.get(link.peer)
-        if state is not None and state.link is link and self._is_connected(link.peer):
-            self._start_link(link.peer, state)  # same connection, new stream
+        if state is None or not self._is_connected(link.peer):
+            return
+        if link is state.link or link is state.tx_link:
+            self._start_link(link.peer, state, link.protocol)  # same connection, new stream
 
     async def send_consensus(self, payload: bytes) -> None:
         self._require_running()
@@ -508,7 +522,28 @@ class Libp2pNetwork:
                 state.link.offer(payload)
         await trio.lowlevel.checkpoint()
 
+    async def send_txs(self, payload: bytes) -> int:
+        self._require_running()
+        try:
+            check_size(MessageKind.TX, payload, self._limits)
+        except MessageTooLarge:
+            self._counters.inc("oversize_refused")
+            raise
+        sent = 0
+        for state in list(self._peers.values()):
+            if state.tx_link is not None and not state.tx_link.closed:
+                state.tx_link.offer(payload)
+                sent += 1
+        await trio.lowlevel.checkpoint()
+        return sent
+
     async def _serve_consensus(self, stream: Any) -> None:
+        await self._serve_direct(stream, MessageKind.CONSENSUS, self._limits.max_consensus_bytes)
+
+    async def _serve_txs(self, stream: Any) -> None:
+        await self._serve_direct(stream, MessageKind.TX, self._limits.max_gossip_bytes)
+
+    async def _serve_direct(self, stream: Any, kind: MessageKind, max_bytes: int) -> None:
         peer = _pid(stream.muxed_conn.peer_id)
         state = self._peers.get(peer) or self._state(peer)
         with trio.move_on_after(HANDSHAKE_TIMEOUT_S):
@@ -516,21 +551,22 @@ class Libp2pNetwork:
         if state.status is None or self._nursery is None:
             await _reset(stream)
             return
+        counter = "consensus_received" if kind is MessageKind.CONSENSUS else "txs_direct_received"
         try:
             while True:
-                payload = await read_frame(stream, self._limits.max_consensus_bytes)
-                if self._judge(peer, MessageKind.CONSENSUS, payload):
-                    self._counters.inc("consensus_received")
-                    await self._send.send(InboundMessage(peer, MessageKind.CONSENSUS, payload))
+                payload = await read_frame(stream, max_bytes)
+                if self._judge(peer, kind, payload):
+                    self._counters.inc(counter)
+                    await self._send.send(InboundMessage(peer, kind, payload))
                 if self._scores.is_banned(peer, trio.current_time()):
                     break
         except FrameTooLarge as exc:
             self._counters.inc("oversize_refused")
-            self._penalise(peer, f"oversize consensus frame: {exc}")
+            self._penalise(peer, f"oversize {kind.value} frame: {exc}")
         except FrameError:
             pass  # the peer closed the stream (stopping, or reconnecting)
         except Exception as exc:
-            log.debug("consensus stream from %s ended: %s", peer, exc)
+            log.debug("%s stream from %s ended: %s", kind.value, peer, exc)
         await _reset(stream)
 
     # -- validation and scoring -------------------------------------------------
@@ -756,6 +792,12 @@ class Libp2pNetwork:
         return json.dumps(
             {"peer_id": self.peer_id, "peers": [p.peer_id for p in self.peers()]}, sort_keys=True
         )
+
+
+def _close_links(state: _Peer) -> None:
+    for link in (state.link, state.tx_link):
+        if link is not None:
+            link.close()
 
 
 async def _close_host(host: Any) -> None:

@@ -36,6 +36,7 @@ DEFAULT_LIMITS = Limits(
 
 # Our own bounded queues (each overflow is counted in NetworkStats and logged).
 PEER_OUTBOUND_QUEUE = 1024  # consensus frames waiting for one validator peer's stream
+TX_OUTBOUND_QUEUE = 256  # tx batch frames waiting for one validator peer's tx stream
 INBOUND_QUEUE = 8192  # validated messages waiting for the node
 GOSSIP_OUTBOUND_QUEUE = 4096  # our publishes waiting for room in py-libp2p's peer queues
 

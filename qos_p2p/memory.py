@@ -201,6 +201,19 @@ class MemoryNetwork:
     async def publish_tx(self, payload: bytes) -> None:
         await self._publish(MessageKind.TX, payload)
 
+    async def send_txs(self, payload: bytes) -> int:
+        if not self.is_validator:
+            self._require_running()
+            return 0
+        try:
+            sent = self._broadcast(MessageKind.TX, payload, validators_only=True)
+        except MessageTooLarge:
+            self._counters.inc("oversize_refused")
+            raise
+        self._counters.inc("txs_direct_sent", sent)
+        await trio.lowlevel.checkpoint()
+        return sent
+
     async def publish_evidence(self, payload: bytes) -> None:
         await self._publish(MessageKind.EVIDENCE, payload)
 

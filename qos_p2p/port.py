@@ -41,7 +41,7 @@ class MessageKind(enum.Enum):
     """Which channel a message travels on."""
 
     CONSENSUS = "consensus"  # proposals, blocks, votes: direct to validator peers
-    TX = "tx"  # transactions: gossiped to everyone
+    TX = "tx"  # transactions: gossiped, or direct among validators (send_txs)
     EVIDENCE = "evidence"  # equivocation evidence: gossiped to everyone
 
 
@@ -149,6 +149,9 @@ class NetworkStats:
     handshakes_refused: int  # wrong chain id or node id mismatch
     sync_served: int
     reconnects: int
+    txs_direct_sent: int = 0  # tx frames written to validator peers' direct tx streams
+    txs_direct_received: int = 0
+    txs_direct_dropped: int = 0  # tx stream queue overflow (the txs ride in our proposals)
     blocks_served: int = 0  # IPFS blocks sent to peers (/qos/blocks/1.0.0)
     blocks_fetched: int = 0  # IPFS blocks received and verified
     blocks_rejected: int = 0  # IPFS blocks that did not match their CID (peer penalised)
@@ -232,6 +235,12 @@ class Network(Protocol):
         ...
 
     async def publish_tx(self, payload: bytes) -> None: ...
+
+    async def send_txs(self, payload: bytes) -> int:
+        """Send a TX payload directly to every connected validator peer (not relayed) if
+        this node is a validator; returns how many peers it was queued for (0: nobody,
+        e.g. a full node, which gossips with ``publish_tx`` instead)."""
+        ...
 
     async def publish_evidence(self, payload: bytes) -> None: ...
 

@@ -69,6 +69,28 @@ async def tx_burst_reaches_everyone(nets: Nets) -> None:
             raise AssertionError(f"own publish delivered back: {echo}")
 
 
+async def direct_txs_reach_every_validator(nets: Nets) -> None:
+    """A validator's tx batches go straight to each validator peer, in order, once each;
+    the peers' validator still vets them (a rejected one is not delivered)."""
+    async with nets(3) as (a, b, c):
+        b.set_validator(_reject_bad)
+        c.set_validator(_reject_bad)
+        sent = [f"txs-{i:04d}".encode() + b"x" * 2000 for i in range(300)]
+        reached = [await a.send_txs(payload) for payload in [*sent[:150], b"bad", *sent[150:]]]
+        assert set(reached) == {2}
+        for net in (b, c):
+            got = await collect(net, 300, MessageKind.TX, timeout=30)
+            assert [m.payload for m in got] == sent
+            assert {m.peer for m in got} == {a.peer_id}
+            await wait_until(lambda net=net: net.stats().rejected == 1)  # type: ignore[misc]
+        with trio.move_on_after(0.2):
+            extra = await collect(b, 1)
+            raise AssertionError(f"delivered twice or the rejected one: {extra}")
+        assert a.stats().txs_direct_dropped == 0
+        with pytest.raises(MessageTooLarge):
+            await a.send_txs(b"x" * (a.limits.max_gossip_bytes + 1))
+
+
 async def evidence_reaches_everyone(nets: Nets) -> None:
     async with nets(3) as (a, b, c):
         await b.publish_evidence(b"double-sign")
@@ -244,6 +266,7 @@ async def lying_block_peer_penalised(nets: Nets) -> None:
 CHECKS: Sequence[Callable[[Nets], object]] = (
     consensus_reaches_every_validator,
     tx_burst_reaches_everyone,
+    direct_txs_reach_every_validator,
     evidence_reaches_everyone,
     peers_and_status,
     request_blocks_bounded,
