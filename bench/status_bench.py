@@ -56,7 +56,7 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,7 @@ from bench.cred_bench import CHAIN_ID, _issuer, _seed
 from bench.did_bench import _node, _pct
 from qos_api.app import create_app
 from qos_app.context import CacheKV, Ctx
+from qos_app.store import bucket_of
 from qos_chain.execution import AppliedBlock
 from qos_chain.sign import sign
 from qos_identity import client as idc
@@ -268,17 +269,24 @@ class Changer:
         self.module = CredentialModule()
         self.sender = _seed(0, 96)
         self.nonce = 0
-        self.block_writes = 0
+        self.block_writes: list[bytes] = []
         self._blocks: list[AppliedBlock] = []
         bundle.node.add_listener(self._blocks.append)
         store = bundle.app.store
         stage = store.stage
 
         def counting_stage(writes: Mapping[bytes, bytes | None], height: int) -> bytes:
-            self.block_writes = len(writes)
+            self.block_writes = list(writes)
             return stage(writes, height)
 
         store.stage = counting_stage  # type: ignore[method-assign]
+
+    def bucket_rows(self, keys: Iterable[bytes]) -> int:
+        """Rows in the Merkle buckets of ``keys`` (after the write): what ``stage`` rehashes."""
+        buckets = sorted({bucket_of(k) for k in keys})
+        marks = ",".join("?" * len(buckets))
+        sql = f"SELECT count(*) FROM app_state WHERE bucket IN ({marks})"
+        return int(self.bundle.db.conn.execute(sql, buckets).fetchone()[0])
 
     def op(self, iss: Issuer, action: StatusAction, idxs: Sequence[int]) -> MsgChangeStatus:
         return vc.change_status_op(
@@ -298,7 +306,7 @@ class Changer:
             store.commit()
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         iss.sequence += 1
-        return dt, dc, len(kv.writes)
+        return dt, dc, len(kv.writes), self.bucket_rows(kv.writes)
 
     def via_block(self, iss: Issuer, action: StatusAction, idxs: Sequence[int]) -> Sample:
         raw = vc.wrap_in_tx(CHAIN_ID, self.sender, self.nonce, [self.op(iss, action, idxs)])
@@ -315,7 +323,7 @@ class Changer:
         assert result.ok, result.log
         self.nonce += 1
         iss.sequence += 1
-        return dt, dc, self.block_writes
+        return dt, dc, len(self.block_writes), self.bucket_rows(self.block_writes)
 
 
 class Allocator:
@@ -334,7 +342,8 @@ class Allocator:
         return run
 
 
-Sample = tuple[float, float, int]  # wall seconds, CPU seconds of this process, rows written
+# wall seconds, CPU seconds of this process, rows written, rows in their Merkle buckets
+Sample = tuple[float, float, int, int]
 
 
 @dataclass
@@ -342,11 +351,13 @@ class Series:
     times: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     rows: set[int] = field(default_factory=set)
+    bucket_rows: list[int] = field(default_factory=list)
 
     def add(self, sample: Sample) -> None:
         self.times.append(sample[0])
         self.cpu.append(sample[1])
         self.rows.add(sample[2])
+        self.bucket_rows.append(sample[3])
 
     def p(self, q: float) -> float:
         """Wall-clock percentile ``q`` in ms."""
@@ -615,10 +626,12 @@ def run(
     print(
         f"  big = the issuer with {n_creds:,} credentials; 1k = issuers with {small:,}; "
         "ratio = big / 1k (wall-clock p50, p99; CPU ratio: p50 of this process's CPU time); "
-        "rows = state keys written per change"
+        "buckets = rows in the Merkle buckets of the keys written, big/1k (median: "
+        "what MerkleStore.stage rehashes); rows = state keys written per change"
     )
-    print(f"  {'case':<16} {'indexes':<8} {'big p50':>8} {'big p99':>8} {'1k p50':>8} "
-          f"{'1k p99':>8} {'ratio p50':>9} {'ratio p99':>9} {'CPU ratio':>9}  rows")  # fmt: skip
+    heads = ("big p50", "big p99", "1k p50", "1k p99", "ratio p50", "ratio p99", "CPU ratio")
+    print(f"  {'case':<16} {'indexes':<8} " + " ".join(f"{h:>9}" for h in heads)
+          + f" {'buckets':>9}  rows")  # fmt: skip
     out: dict[str, Any] = {"populate_s": t_pop, "anchors": n_anchors, "rows": {}, "ratio": {}}
     for path, title in (
         ("module", "module validate + handle + MerkleStore stage/commit (ms)"),
@@ -628,12 +641,13 @@ def run(
         for case, pos, big, one_k in _table(res, path, pl.k):
             r50, r99 = big.p(0.5) / one_k.p(0.5), big.p(0.99) / one_k.p(0.99)
             rcpu = big.cpu_p50() / one_k.cpu_p50()
+            bk = "/".join(f"{statistics.median(x.bucket_rows):.0f}" for x in (big, one_k))
             rws = "/".join(map(str, sorted(big.rows)))
             if big.rows != one_k.rows:
                 rws += f" (1k: {'/'.join(map(str, sorted(one_k.rows)))})"
+            cols = (big.p(0.5), big.p(0.99), one_k.p(0.5), one_k.p(0.99), r50, r99, rcpu)
             print(
-                f"  {case:<16} {pos:<8} {big.p(0.5):8.2f} {big.p(0.99):8.2f} "
-                f"{one_k.p(0.5):8.2f} {one_k.p(0.99):8.2f} {r50:9.2f} {r99:9.2f} {rcpu:9.2f}  {rws}"
+                f"  {case:<16} {pos:<8} " + " ".join(f"{c:9.2f}" for c in cols) + f" {bk:>9}  {rws}"
             )
             out["rows"][(path, case, pos)] = (big.rows, one_k.rows)
             out["ratio"][(path, case, pos)] = r50
