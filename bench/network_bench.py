@@ -7,9 +7,10 @@ that rate from an asyncio httpx client pool, round-robin over the 4 nodes (each 
 pinned to one node, as a wallet would be), each step with fresh senders so an overloaded
 step cannot leave nonce gaps in the next. By default (``submit="batch"``) each node gets
 ``LANES`` submission lanes (senders split among them): a lane posts every tx that has come
-due since its last request as one ``POST /txs`` batch and waits for the answer before the
-next, so a sender's nonces reach the node in order; ``submit="single"`` sends one GraphQL
-``submitTransaction`` per tx, a sender waiting for each answer (the earlier generator).
+due since its last request as one ``POST /txs`` batch, at most every ``BATCH_EVERY_S``, and
+waits for the answer before the next, so a sender's nonces reach the node in order;
+``submit="single"`` sends one GraphQL ``submitTransaction`` per tx, a sender waiting for
+each answer (the earlier generator).
 One client ``newBlocks`` subscription (on v0) timestamps every committed block; latency is
 that delivery time minus the client's submit time, in one clock. Per step: achieved offered
 rate, committed tx/s (txs in blocks whose block time lies in the sending window), latency
@@ -61,7 +62,8 @@ STATUS = "{ status { height } }"
 TO = bytes([7]) * 20
 STEP_GRACE_S = 2.0  # a step sends for at most its length + this
 PER_SENDER_RATE = 4.0  # tx/s per wallet: senders per step = max(--net-senders, rate / 4)
-LANES = 4  # batch submission lanes per node (one batch in flight per lane)
+LANES = 2  # batch submission lanes per node (one batch in flight per lane)
+BATCH_EVERY_S = 0.025  # a lane posts at most this often (what came due meanwhile rides along)
 MAX_BATCH = 500  # txs per POST /txs (the node accepts up to 1,000)
 
 
@@ -299,15 +301,17 @@ async def _lane(
     the nonces of a sender (always in the same lane) reach the node in order. A tx's
     submit time is when its batch was posted."""
     i = 0
+    last_post = 0.0
     while i < len(txs):
         now = time.perf_counter()
         if now > stop_at:
             return
         due = txs[i][0]
-        if due > now:
-            await asyncio.sleep(due - now)
+        start = max(due, last_post + BATCH_EVERY_S)
+        if start > now:
+            await asyncio.sleep(start - now)
             now = time.perf_counter()
-        else:
+        if now - due > BATCH_EVERY_S:
             step.late_s = max(step.late_s, now - due)
         j = i
         while j < len(txs) and j - i < MAX_BATCH and txs[j][0] <= now:
@@ -316,7 +320,7 @@ async def _lane(
         i = j
         step.sent += len(batch)
         body = json.dumps({"txs": [b for _, _, b in batch]}).encode()
-        t = time.perf_counter()
+        t = last_post = time.perf_counter()
         try:
             r = await client.post(url, content=body, headers={"content-type": "application/json"})
             if r.status_code != 200:
@@ -488,7 +492,10 @@ def run(
     t = time.perf_counter()
     plans = _presign(rates, step_s, senders)
     n_txs = sum(len(p) for p in plans)
-    how = f" ({LANES} lanes per node, <= {MAX_BATCH} txs per POST /txs)"
+    how = (
+        f" ({LANES} lanes per node, a POST /txs of <= {MAX_BATCH} txs per lane at most"
+        f" every {BATCH_EVERY_S * 1000:.0f} ms)"
+    )
     print(
         f"network benchmark: {N_VALIDATORS} validator processes, submit={submit}"
         f"{how if submit == 'batch' else ''}"

@@ -15,6 +15,7 @@ characters.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import NewType
 
@@ -47,7 +48,12 @@ def address_from_bytes(raw: bytes) -> Address:
 
 def address_to_text(a: Address) -> str:
     """The canonical ``qos1...`` text form of an address."""
-    return bech32.encode_bytes(HRP, address_from_bytes(a))
+    return _address_text(address_from_bytes(a))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _address_text(a: bytes) -> str:  # bech32 in Python is slow; events repeat addresses
+    return bech32.encode_bytes(HRP, a)
 
 
 def address_from_text(s: str) -> Address:

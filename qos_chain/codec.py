@@ -83,6 +83,12 @@ class Reader:
         return len(self._data) - self._pos
 
     def uvarint(self) -> int:
+        pos = self._pos
+        if pos < len(self._data):
+            first = self._data[pos]
+            if first < 0x80:  # one byte: always minimal and in range (the common case)
+                self._pos = pos + 1
+                return first
         result = 0
         shift = 0
         start = self._pos

@@ -51,6 +51,7 @@ from qos_chain.consensus.votes import DuplicateVoteEvidence, verify_evidence
 from qos_chain.consensus.wal import ConsensusWal
 from qos_chain.consensus.wire import (
     BlockWithCommit,
+    ConsensusMessage,
     ProposalMessage,
     decode_consensus,
     message_height,
@@ -67,6 +68,7 @@ log = logging.getLogger("qos.consensus")
 REGOSSIP_NS = 1_000_000_000
 SYNC_RETRY_NS = 2_000_000_000
 SYNC_BATCH = 50
+DECODED_KEPT = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,9 @@ class BftDriver:
         self._sync_asked_at: dict[str, int] = {}
         self._height_started_at = 0  # when the current height's wait began (after a commit)
         self._helped: set[tuple[str, int]] = set()
+        # payload -> message decoded by check_consensus, taken by on_consensus (the same
+        # bytes arrive in both: decode a proposal's block once); bounded, oldest out
+        self._decoded: dict[bytes, ConsensusMessage] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -256,6 +261,9 @@ class BftDriver:
             msg = decode_consensus(payload)
         except DecodeError:
             return Verdict.REJECT
+        if len(self._decoded) >= DECODED_KEPT:
+            del self._decoded[next(iter(self._decoded))]
+        self._decoded[payload] = msg
         if isinstance(msg, Vote):
             return self._check_vote(msg)
         if isinstance(msg, ProposalMessage):
@@ -281,10 +289,12 @@ class BftDriver:
         )
 
     def on_consensus(self, payload: bytes, peer: str, now: int) -> None:
-        try:
-            msg = decode_consensus(payload)
-        except DecodeError:
-            return
+        msg = self._decoded.pop(payload, None)  # same bytes, same (immutable) message
+        if msg is None:
+            try:
+                msg = decode_consensus(payload)
+            except DecodeError:
+                return
         height = message_height(msg)
         nxt = self.node.state.next_height
         if height > nxt:
