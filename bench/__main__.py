@@ -9,7 +9,8 @@ as many 1 per tx, through a 4-validator devnet (slow).
 ``--only ipfs`` runs the storage benchmark (100 MiB import: only-hash, with blockstore writes,
 HTTP upload, as ratios to sha256); it runs only when asked for.
 ``--only pins`` times the `pins` listings (GraphQL and REST ``GET /pins``) with ``--pins``
-on-chain and as many local pins (``--pins 1000000`` is the target); only when asked for.
+on-chain and as many local pins (``--pins 1000000`` is the target); only when asked for;
+``--pins-dir DIR`` keeps the populated node there and reuses it on the next run.
 ``--only status`` times revoke / suspend / unsuspend of 1 and 1,000 indexes for an issuer with
 ``--status-creds`` credentials (``1000000`` is the target) against issuers with 1,000, and
 checks the served status lists; only when asked for.

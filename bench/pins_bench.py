@@ -3,12 +3,13 @@ server with many on-chain records and many local pins.
 
 Population (``n`` on-chain records AND ``n`` local pins; both listings read their own store):
 
-* **On-chain records** (``pin/rec/<owner>/<cid>`` + the ``pin/cid`` and ``pin/name``
-  indexes): ``OWNERS`` did:qos owners plus one big owner holding ``min(100,000, n / 10)``
-  records; each owner DID is created by the real ``IdentityModule`` and every record is a
-  ``MsgPin`` signed by the owner's key (``qos_fs.client.pin_msg``), validated, authorised
-  (DID keys, nonce, signature) and applied by the real ``PinModule`` in worker processes;
-  the writes are then staged and committed through ``MerkleStore.stage/commit`` in large
+* **On-chain records** (``pin/rec/<owner>/<cid>`` + the ``pin/cid``, ``pin/name`` and
+  ``pin/byname`` indexes): ``OWNERS`` did:qos owners plus one big owner holding
+  ``min(100,000, n / 10)`` records; each owner DID is created by the real
+  ``IdentityModule`` and every record is a ``MsgPin`` signed by the owner's key
+  (``qos_fs.client.pin_msg``), validated, authorised (DID keys, nonce, signature) and
+  applied by the real ``PinModule`` in worker processes; the writes are then staged and
+  committed through ``MerkleStore.stage/commit`` in large
   batches instead of through blocks. The first ``SHARED`` pins of every ordinary owner name
   the same popular CIDs (a CID pinned by ~1,000 owners). Names repeat ~20 times across the
   whole set (``file-<k>.dat``).
@@ -25,6 +26,11 @@ in-process with ``httpx.ASGITransport`` (reads on the port's thread pool over re
 connections, the file service's own connection for progress and local pins; no TCP),
 sequential, ``rounds`` samples per query after a warm-up; p50 / p95 / p99 in ms. The direct
 calls under the API (no HTTP, no GraphQL) are timed too, to show where the time goes.
+The name listings are checked to return every record of the name (chain and local).
+
+``--pins-dir DIR`` keeps the populated node in ``DIR`` (the population takes minutes at
+1,000,000); a later run with the same ``--pins`` measures it again without populating
+(pending ``qos_fs`` migrations apply when the file service opens it).
 """
 
 from __future__ import annotations
