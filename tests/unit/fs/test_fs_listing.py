@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import itertools
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -174,3 +174,55 @@ def test_the_migration_counts_an_existing_database(tmp_path: Path) -> None:
         assert svc.pin_count(ALICE, (PinStatus.QUEUED, PinStatus.PINNED)) == 20
     finally:
         svc.close()
+
+
+def plans(svc: FileService, call: Callable[[], object]) -> list[tuple[str, str]]:
+    """(statement, its query plan) of every SELECT that ``call`` runs on the service's DB."""
+    seen: list[str] = []
+    svc.db.conn.set_trace_callback(seen.append)
+    try:
+        call()
+    finally:
+        svc.db.conn.set_trace_callback(None)
+    out = []
+    for sql in seen:
+        if sql.lstrip().upper().startswith("SELECT"):
+            rows = svc.db.conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
+            out.append((sql, " | ".join(str(r[3]) for r in rows)))
+    return out
+
+
+def test_listing_queries_use_indexes_and_no_sort(svc: FileService) -> None:
+    """No listing reads an owner's (or everyone's) rows to count or to sort them: each
+    SELECT searches an index (the planner's choice does not depend on the data here)."""
+    some = CID.parse(MISSING).to_bytes()
+    pins = ALL[:2]
+    calls: list[Callable[[], object]] = [
+        lambda: svc.list_pins(ALICE, PinQuery(limit=100)),
+        lambda: svc.list_pins(ALICE, PinQuery(statuses=ALL, limit=100)),
+        lambda: svc.list_pins(ALICE, PinQuery(name="n", limit=100)),
+        lambda: svc.list_pins(ALICE, PinQuery(name="N", match=Match.IEXACT, statuses=ALL)),
+        lambda: svc.list_pins(ALICE, PinQuery(before_ns=10**18, limit=100)),
+        lambda: svc.list_pins(ALICE, PinQuery(cids=(some,), statuses=pins)),
+        lambda: svc.local_pins(
+            owner=ALICE, cid=None, status=None, name=None, before_ns=10**18, limit=101
+        ),
+        lambda: svc.local_pins(
+            owner=None, cid=None, status=None, name="n", before_ns=None, limit=101
+        ),
+        lambda: svc.local_pins(
+            owner=ALICE, cid=None, status=None, name="n", before_ns=None, limit=101
+        ),
+        lambda: svc.local_pins(
+            owner=None, cid=some, status=None, name=None, before_ns=None, limit=101
+        ),
+        lambda: svc.chain_progress_many([(ALICE, some), (BOB, some)]),
+        lambda: svc.pin_count(ALICE, pins),
+    ]
+    for call in calls:
+        found = plans(svc, call)
+        assert found
+        for sql, plan in found:
+            assert "SEARCH" in plan, (sql, plan)
+            assert "SCAN fs_pins" not in plan, (sql, plan)
+            assert "TEMP B-TREE" not in plan, (sql, plan)
