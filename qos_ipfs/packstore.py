@@ -9,11 +9,12 @@ Layout under ``root``::
 
 **Writes** go through a :class:`WriteBatch` (``store.batch()``; ``put`` is a batch of one).
 A batch owns one *open* segment (its writer; one per concurrent batch, so threads and
-processes never append to the same file) and copies each block into page-aligned anonymous
-``mmap`` buffers; full buffers are written by a worker thread with ``O_DIRECT`` (no page
-cache to fill; ``hashlib`` and ``os.pwrite`` release the GIL, so hashing the next blocks and
-writing the previous ones overlap). Where the file system refuses ``O_DIRECT`` (``EINVAL``,
-e.g. tmpfs) the segment falls back to buffered ``pwrite``. **Commit** (every
+processes never append to the same file). The batch's thread only computes offsets and
+queues the blocks; the segment's writer thread copies them into a page-aligned anonymous
+``mmap`` buffer and writes each full buffer with ``O_DIRECT`` (no page cache to fill;
+``hashlib``, the copy and ``os.pwrite`` overlap, since hashing and writing release the
+GIL). Where the file system refuses ``O_DIRECT`` (``EINVAL``, e.g. tmpfs on older kernels)
+the segment falls back to buffered ``pwrite``. **Commit** (every
 ``commit_bytes``, and at the end of the batch): write the partial last page, wait for the
 writes, ``fdatasync`` the segment, then insert the index rows in one SQLite transaction.
 A block is visible (``has``/``get``/``iter_cids``) only once both are done, so after
@@ -42,11 +43,11 @@ import hashlib
 import logging
 import mmap
 import os
+import queue
 import sqlite3
 import threading
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -61,7 +62,8 @@ log = logging.getLogger("qos.ipfs.packstore")
 ALIGN = 4096
 """``O_DIRECT`` alignment of offsets, lengths and buffers (a page; >= any logical block)."""
 BUFFER_BYTES = 1 << 20
-BUFFERS = 4
+QUEUE_DEPTH = 16
+"""Blocks queued to a segment's writer thread at most (16 x 256 KiB leaves = 4 MiB)."""
 SEGMENT_BYTES = 256 << 20
 COMMIT_BYTES = 64 << 20
 _O_DIRECT: int = getattr(os, "O_DIRECT", 0)
@@ -106,70 +108,116 @@ class CompactResult:
     """Live blocks found corrupt while copying: their segments are left as they are."""
 
 
-class _Segment:
-    """One open segment being appended to by one batch at a time."""
+def _immutable(part: bytes | memoryview) -> bool:
+    return isinstance(part, bytes) or (
+        isinstance(part, memoryview) and part.readonly and isinstance(part.obj, bytes)
+    )
 
-    def __init__(self, store: PackBlockstore, seg_id: int, fd: int, direct: bool) -> None:
-        self.store = store
+
+class _Segment:
+    """One open segment, appended to by one batch at a time.
+
+    The batch's thread only computes offsets and queues the blocks (references to immutable
+    bytes; anything mutable is copied first); the segment's own writer thread copies them
+    into a page-aligned ``mmap`` buffer and ``pwrite``s each full buffer (``O_DIRECT``), so
+    the copy and the write overlap the importer's hashing. :meth:`sync` is a round trip
+    through the same queue: everything queued before it is written and ``fdatasync``'d when
+    it returns; a write error surfaces there (the segment is then broken and not reused).
+    """
+
+    def __init__(self, seg_id: int, fd: int, direct: bool) -> None:
         self.id = seg_id
         self.fd = fd  # holds the flock: the segment's writer is alive
         self.direct = direct
-        self.end = 0  # logical end: bytes appended so far (written, queued or buffered)
-        self.base = 0  # file offset of buffer[0] (a multiple of ALIGN when direct)
-        self.buffer = mmap.mmap(-1, BUFFER_BYTES)
-        self.pos = 0
-        self.free: list[mmap.mmap] = [mmap.mmap(-1, BUFFER_BYTES) for _ in range(BUFFERS - 1)]
-        self.pending: deque[tuple[Future[None], mmap.mmap]] = deque()
+        self.end = 0  # logical end: bytes appended so far (queued, buffered or written)
         self.broken = False
+        # writer-thread state
+        self._base = 0  # file offset of buffer[0] (a multiple of ALIGN when direct)
+        self._buffer = mmap.mmap(-1, BUFFER_BYTES)
+        self._pos = 0
+        self._error: BaseException | None = None
+        self._queue: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self._thread = threading.Thread(
+            target=self._run, name=f"qos-pack-{seg_id}", daemon=True
+        )  # daemon: an unsynced segment is never acknowledged, abandoning it at exit is safe
+        self._thread.start()
 
-    # ------------------------------------------------------------ appending
+    # ------------------------------------------------------------ batch thread
 
-    def append(self, parts: Iterable[bytes | memoryview]) -> int:
-        """Copy ``parts`` (one block) to the end; return its offset."""
+    def append(self, parts: tuple[bytes | memoryview, ...]) -> int:
+        """Queue ``parts`` (one block) at the end; return its offset."""
+        if self._error is not None:
+            self.broken = True
+            raise BlockstoreError(f"segment {self.id} failed: {self._error}")
+        if not all(_immutable(p) for p in parts):
+            parts = (b"".join(parts),)  # the caller may reuse its buffer after we return
         start = self.end
+        self._queue.put(("data", parts))
+        self.end += sum(len(p) for p in parts)
+        return start
+
+    def sync(self) -> None:
+        """Make every appended byte durable (written and ``fdatasync``'d)."""
+        done: Future[None] = Future()
+        self._queue.put(("sync", done))
+        try:
+            done.result()
+        except BaseException:
+            self.broken = True
+            raise
+
+    def close(self) -> None:
+        self._queue.put(("stop", None))
+        self._thread.join()
+        os.close(self.fd)
+        self._buffer.close()
+
+    # ------------------------------------------------------------ writer thread
+
+    def _run(self) -> None:
+        while True:
+            kind, arg = self._queue.get()
+            if kind == "stop":
+                return
+            if kind == "sync":
+                assert isinstance(arg, Future)
+                if self._error is None:
+                    try:
+                        self._sync()
+                    except BaseException as exc:  # reported to the batch, not lost
+                        self._error = exc
+                if self._error is None:
+                    arg.set_result(None)
+                else:
+                    arg.set_exception(self._error)
+            elif self._error is None:
+                try:
+                    self._copy(arg)  # type: ignore[arg-type]
+                except BaseException as exc:  # reported at the next sync
+                    self._error = exc
+
+    def _copy(self, parts: tuple[bytes | memoryview, ...]) -> None:
         for part in parts:
             with memoryview(part) as whole:
                 view = whole.cast("B") if whole.format != "B" else whole
                 done = 0
                 size = len(view)
                 while done < size:
-                    k = min(size - done, BUFFER_BYTES - self.pos)
-                    self.buffer[self.pos : self.pos + k] = view[done : done + k]
-                    self.pos += k
+                    k = min(size - done, BUFFER_BYTES - self._pos)
+                    self._buffer[self._pos : self._pos + k] = view[done : done + k]
+                    self._pos += k
                     done += k
-                    if self.pos == BUFFER_BYTES:
-                        self._submit(BUFFER_BYTES)
-                        self.base += BUFFER_BYTES
-                        self.pos = 0
-                        self.buffer = self._free_buffer()
-                self.end += size
-        return start
+                    if self._pos == BUFFER_BYTES:
+                        self._write(BUFFER_BYTES)
+                        self._base += BUFFER_BYTES
+                        self._pos = 0
 
-    def _submit(self, length: int) -> None:
-        buf = self.buffer
-        fut = self.store._executor.submit(self._write, buf, length, self.base)
-        self.pending.append((fut, buf))
-
-    def _free_buffer(self) -> mmap.mmap:
-        if not self.free:
-            fut, buf = self.pending.popleft()
-            self._result(fut)
-            return buf
-        return self.free.pop()
-
-    def _result(self, fut: Future[None]) -> None:
-        try:
-            fut.result()
-        except BaseException:
-            self.broken = True
-            raise
-
-    def _write(self, buf: mmap.mmap, length: int, offset: int) -> None:
-        with memoryview(buf) as view:
+    def _write(self, length: int) -> None:
+        with memoryview(self._buffer) as view:
             done = 0
             while done < length:
                 try:
-                    done += os.pwrite(self.fd, view[done:length], offset + done)
+                    done += os.pwrite(self.fd, view[done:length], self._base + done)
                 except OSError as exc:
                     if exc.errno != errno.EINVAL or not self.direct:
                         raise
@@ -181,41 +229,20 @@ class _Segment:
         fcntl.fcntl(self.fd, fcntl.F_SETFL, flags & ~_O_DIRECT)
         self.direct = False
 
-    def sync(self) -> None:
-        """Make every appended byte durable (written and ``fdatasync``'d)."""
-        n = self.pos
+    def _sync(self) -> None:
+        n = self._pos
         if n:
             length = n
             if self.direct:
                 length = -(-n // ALIGN) * ALIGN
-                self.buffer[n:length] = bytes(length - n)
-            self._submit(length)
-        while self.pending:
-            fut, buf = self.pending.popleft()
-            self._result(fut)
-            if buf is not self.buffer:
-                self.free.append(buf)
-        try:
-            os.fdatasync(self.fd)
-        except BaseException:
-            self.broken = True
-            raise
+                self._buffer[n:length] = bytes(length - n)
+            self._write(length)
+        os.fdatasync(self.fd)
         keep = n % ALIGN if self.direct else 0  # the partial page is written again next time
         if keep:
-            self.buffer.move(0, n - keep, keep)
-        self.base += n - keep
-        self.pos = keep
-
-    def close(self) -> None:
-        for fut, _ in self.pending:
-            with contextlib.suppress(BaseException):
-                fut.result()
-        self.pending.clear()
-        os.close(self.fd)
-        self.buffer.close()
-        for buf in self.free:
-            buf.close()
-        self.free.clear()
+            self._buffer.move(0, n - keep, keep)
+        self._base += n - keep
+        self._pos = keep
 
 
 class WriteBatch:
@@ -357,7 +384,6 @@ class PackBlockstore:
                 self._db.execute(sql)
         self._idle: list[_Segment] = []
         self._segments_lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qos-pack")
         self._closed = False
         self.recover()
 
@@ -408,7 +434,7 @@ class PackBlockstore:
                 fd = os.open(path, flags, 0o644)
             fcntl.flock(fd, fcntl.LOCK_EX)
         _fsync_dir(self.segments_dir)
-        return _Segment(self, seg_id, fd, direct)
+        return _Segment(seg_id, fd, direct)
 
     def _release(self, seg: _Segment) -> None:
         if seg.broken:
@@ -644,7 +670,6 @@ class PackBlockstore:
             self._seal(seg)
         with self._segments_lock:
             self._closed = True
-        self._executor.shutdown(wait=True)
         with self._db_lock:
             self._db.close()
 
