@@ -75,7 +75,7 @@ class Reader:
     __slots__ = ("_data", "_pos")
 
     def __init__(self, data: bytes) -> None:
-        self._data = memoryview(data)
+        self._data = bytes(data)  # no copy for bytes; slices of bytes are bytes in one step
         self._pos = 0
 
     @property
@@ -112,7 +112,7 @@ class Reader:
     def take(self, n: int) -> bytes:
         if n > self.remaining:
             raise DecodeError(f"length {n} exceeds the {self.remaining} bytes left")
-        chunk = bytes(self._data[self._pos : self._pos + n])
+        chunk = self._data[self._pos : self._pos + n]
         self._pos += n
         return chunk
 
