@@ -13,7 +13,11 @@ What exists now (the content-addressing core; no network yet):
   importer.py    streaming, Kubo-identical UnixFS file importer (profiles kubo-v0,
                  kubo-v1, unixfs-v1-2025; balanced layout; only-hash mode)
   exporter.py    streaming file reader with byte ranges fetching only the needed blocks
-  blockstore.py  Blockstore port, MemoryBlockstore, FileBlockstore (flatfs-like, verified)
+  blockstore.py  Blockstore port, MemoryBlockstore, FileBlockstore (flatfs-like, verified),
+                 write_batch (batched puts for any store)
+  packstore.py   PackBlockstore, the embedded default: segment files written with O_DIRECT
+                 by a writer thread, SQLite index, one fdatasync + one transaction per
+                 batch, recovery at open, verified reads, compaction (run by gc)
   pins.py        PinStore (SQLite, migration set ``qos_ipfs``) and mark-and-sweep gc()
   car.py         CARv1 export (DFS from the root) and verified, bounded import
   kubo.py        KuboClient: the daemon HTTP RPC (/api/v0) on httpx; verifies every block
