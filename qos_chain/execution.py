@@ -40,6 +40,10 @@ def results_hash(result: FinalizeBlockResult) -> bytes:
     return merkle_root([codec.encode(r) for r in result.tx_results])
 
 
+def _encoded_results(result: FinalizeBlockResult) -> list[bytes]:
+    return [codec.encode(r) for r in result.tx_results]
+
+
 class BlockExecutor:
     def __init__(self, db: Database, store: BlockStore, app: Application) -> None:
         self.db = db
@@ -104,17 +108,20 @@ class BlockExecutor:
         result = self.app.finalize_block(FinalizeBlock(block.header, block.txs, block.evidence))
         if len(result.tx_results) != len(block.txs):
             raise StoreError("app returned a result count that differs from the tx count")
+        encoded = _encoded_results(result)  # once: for the results hash and the store
         new_state = state.advanced(
             height=block.header.height,
             block_hash=block.hash(),
             time_ns=block.header.time_ns,
             app_hash=result.app_hash,
-            results_hash=results_hash(result),
+            results_hash=merkle_root(encoded),
             next_validators=_apply_updates(state.next_validators, result),
         )
         with self.db.atomic():
             self.app.commit()
-            self.store.save_block(block, commit, result.tx_results, new_state)
+            self.store.save_block(
+                block, commit, result.tx_results, new_state, encoded_results=encoded
+            )
         return AppliedBlock(block, commit, result, new_state)
 
 

@@ -83,9 +83,14 @@ class BlockStore:
         commit: Commit,
         results: tuple[TxResult, ...],
         state: ChainState,
+        *,
+        encoded_results: Sequence[bytes] | None = None,
     ) -> None:
-        """Save a committed block; the caller wraps this in ``db.atomic()``."""
+        """Save a committed block; the caller wraps this in ``db.atomic()``.
+        ``encoded_results``: ``codec.encode`` of each result, if the caller has them."""
         h = block.header
+        if encoded_results is None:
+            encoded_results = [codec.encode(r) for r in results]
         c = self.db.conn
         c.execute(
             "INSERT INTO blocks (height, hash, time_ns, proposer, num_txs, data) "
@@ -98,8 +103,8 @@ class BlockStore:
         c.executemany(
             "INSERT INTO txs (height, idx, hash, data, result) VALUES (?, ?, ?, ?, ?)",
             [
-                (h.height, i, tx_hash(tx), tx, codec.encode(res))
-                for i, (tx, res) in enumerate(zip(block.txs, results, strict=True))
+                (h.height, i, tx_hash(tx), tx, res)
+                for i, (tx, res) in enumerate(zip(block.txs, encoded_results, strict=True))
             ],
         )
         c.executemany("DELETE FROM mempool WHERE hash = ?", [(tx_hash(tx),) for tx in block.txs])
