@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,7 @@ log = logging.getLogger("qos.runtime")
 SYNC_POLL_S = 1.0
 TX_BATCH_BYTES = 256 * 1024  # well under the gossip message limit
 MAX_IDLE_S = 0.5
+TX_PENDING = 64  # tx messages taken off the inbound channel ahead of their admission
 
 
 def _verdict(v: Verdict, reason: str) -> NetVerdict:
@@ -126,10 +128,43 @@ class NodeRuntime:
     # ------------------------------------------------------------------ tasks
 
     async def _inbound_loop(self) -> None:
+        """Deliver inbound messages, consensus and evidence ahead of txs: tx messages wait
+        in a short local queue (at most ``TX_PENDING``) and are admitted one per turn, and
+        before each turn every message already waiting in the channel is taken, so a
+        proposal or vote does not queue behind the admission of tx batches (a signature
+        check per tx); the driver runs (sends our votes) between turns."""
+        pending: deque[InboundMessage] = deque()
         async with self.network.inbound() as inbound:
-            async for msg in inbound:
-                self._deliver(msg)
-                self.wake()
+            while True:
+                if not pending:
+                    try:
+                        msg = await inbound.receive()
+                    except trio.EndOfChannel:
+                        return
+                    urgent = self._take(msg, pending)
+                else:
+                    urgent = False
+                while len(pending) < TX_PENDING:
+                    try:
+                        msg = inbound.receive_nowait()
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                    urgent = self._take(msg, pending) or urgent
+                if urgent:
+                    self.wake()
+                    await trio.lowlevel.checkpoint()
+                if pending:
+                    self._deliver(pending.popleft())
+                    self.wake()
+                    await trio.lowlevel.checkpoint()
+
+    def _take(self, msg: InboundMessage, pending: deque[InboundMessage]) -> bool:
+        """Deliver a consensus or evidence message now (True); queue a tx message."""
+        if msg.kind is MessageKind.TX:
+            pending.append(msg)
+            return False
+        self._deliver(msg)
+        return True
 
     def _deliver(self, msg: InboundMessage) -> None:
         now = self.clock()
