@@ -220,7 +220,7 @@ def run(size_mib: int = 100, repeat: int = 3, http: bool = True) -> dict[str, fl
         line("sha256 baseline", t_sha)
         line("only-hash", t_only, "(target >= 0.9)")
         line("writes, PackBlockstore (default)", t_pack, "(target >= 0.5)")
-        print(f"    of which os.fdatasync {sync_s * 1000:8.0f} ms in {syncs} calls")
+        print(f"    of which os.fdatasync {sync_s * 1000:8.1f} ms in {syncs} calls (writer thread)")
         line("writes, FileBlockstore", t_write)
         print(f"    of which os.fsync     {fsync_s * 1000:8.0f} ms in {fsyncs} calls "
               f"({fsync_s / t_write:.0%}); without it {mbs / (t_write - fsync_s):.1f} MiB/s, "
