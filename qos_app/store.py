@@ -30,6 +30,7 @@ from qos_chain.merkle import EMPTY_ROOT, inner_hash, leaf_hash, merkle_root
 
 BUCKET_BITS = 16
 N_BUCKETS = 1 << BUCKET_BITS
+READ_CACHE_KEYS = 100_000
 
 migrations = Migrations("qos_app")
 
@@ -75,6 +76,9 @@ class MerkleStore:
         row = db.conn.execute("SELECT height, app_hash FROM app_meta WHERE id = 1").fetchone()
         self.height: int = row[0] if row else 0
         self._staged: Staged | None = None
+        # committed values read since the last commit (key -> value or None): checks of
+        # many txs of one sender read the same nonce; emptied whenever the state changes
+        self._reads: dict[bytes, bytes | None] = {}
 
     # ------------------------------------------------------------------ tree
 
@@ -100,8 +104,15 @@ class MerkleStore:
     # ------------------------------------------------------------------ reads
 
     def get(self, key: bytes) -> bytes | None:
+        reads = self._reads
+        if key in reads:
+            return reads[key]
         row = self.db.conn.execute("SELECT value FROM app_state WHERE key = ?", (key,)).fetchone()
-        return None if row is None else bytes(row[0])
+        value = None if row is None else bytes(row[0])
+        if len(reads) >= READ_CACHE_KEYS:
+            reads.clear()
+        reads[key] = value
+        return value
 
     def prefix(self, prefix: bytes, limit: int = 1000) -> list[tuple[bytes, bytes]]:
         hi = _prefix_end(prefix)
@@ -159,6 +170,7 @@ class MerkleStore:
         s = self._staged
         if s is None:
             raise RuntimeError("commit without stage")
+        self._reads.clear()  # before writing: a rolled-back commit leaves nothing stale
         c = self.db.conn
         puts = [
             (k, bucket_of(k), hashlib.sha256(v).digest(), v)
@@ -195,6 +207,7 @@ class MerkleStore:
     def reload(self) -> None:
         """Rebuild the in-memory tree from the database (after a rolled-back commit)."""
         self._staged = None
+        self._reads.clear()
         self._load_tree()
         row = self.db.conn.execute("SELECT height FROM app_meta WHERE id = 1").fetchone()
         self.height = row[0] if row else 0
