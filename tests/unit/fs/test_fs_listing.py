@@ -226,3 +226,13 @@ def test_listing_queries_use_indexes_and_no_sort(svc: FileService) -> None:
             assert "SEARCH" in plan, (sql, plan)
             assert "SCAN fs_pins" not in plan, (sql, plan)
             assert "TEMP B-TREE" not in plan, (sql, plan)
+
+
+@pytest.mark.parametrize("match", [Match.PARTIAL, Match.IPARTIAL])
+def test_a_partial_name_count_reads_an_index_only(svc: FileService, match: Match) -> None:
+    """A substring match cannot search an index; its count reads the owner's entries of
+    (owner, status, created_ns, name) without visiting the table."""
+    (found,) = plans(svc, lambda: svc.list_pins(ALICE, PinQuery(name="n", match=match)))
+    sql, plan = found
+    assert "COVERING INDEX fs_pins_owner_status" in plan, (sql, plan)
+    assert "TEMP B-TREE" not in plan, (sql, plan)
