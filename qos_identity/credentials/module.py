@@ -300,7 +300,8 @@ def change_status(ctx: Ctx, op: MsgChangeStatus) -> int:
     meta = codec.encode(StatusListMeta(ctx.height, ctx.time_ns))
     for (purpose, list_id, n), data in sorted(chunks.items()):
         key = chunk_key(op.issuer, purpose, list_id, n)
-        if kv.get(key) != bytes(data):
+        # an absent chunk reads as zeros: write (and move the list's validFrom) only on change
+        if (kv.get(key) or bytes(CHUNK_BYTES)) != bytes(data):
             kv.set(key, bytes(data))
             kv.set(list_meta_key(op.issuer, purpose, list_id), meta)
     rec = IssuerRecord(issuer.next_index, issuer.sequence + 1, issuer.anchored)

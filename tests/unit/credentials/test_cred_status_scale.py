@@ -22,7 +22,13 @@ from qos_identity import client as idc
 from qos_identity.credentials import client as vc
 from qos_identity.credentials.module import CredentialModule
 from qos_identity.credentials.ops import MsgAnchorCredential, StatusAction, sign_vc_op
-from qos_identity.credentials.state import CHUNK_BITS, LIST_BITS, IssuerRecord, load_issuer
+from qos_identity.credentials.state import (
+    CHUNK_BITS,
+    LIST_BITS,
+    IssuerRecord,
+    Purpose,
+    load_issuer,
+)
 from qos_identity.method import OpProof
 from qos_identity.module import IdentityModule
 
@@ -192,3 +198,17 @@ def test_rows_written_grow_with_chunks_touched_not_with_credentials(world: World
     # reads: the issuer's DID state, its record, one index key per index, one per chunk
     assert sum(k.startswith(b"vc/index/") for k, _n in reads) == len(spread)
     assert sum(k.startswith(b"vc/sl/") for k, _n in reads) == 2 * len(chunks)
+
+
+def test_a_first_suspension_in_a_chunk_leaves_the_revocation_list_untouched(
+    world: World,
+) -> None:
+    """Only the lists whose bits change are written: a suspension never writes the (absent)
+    revocation chunk as zeros nor moves the revocation list's validFrom."""
+    layer = CacheKV(world.base.get)
+    for action in (StatusAction.SUSPEND, StatusAction.UNSUSPEND):
+        writes, _reads = _change(layer, world.big, action, [CHUNK_BITS + 7])
+        kinds = [k.partition(b"<issuer>")[0] for k, _n in writes]
+        assert kinds == [b"vc/issuer/", b"vc/sl/", b"vc/slmeta/"], action
+        purposes = {k.partition(b"<issuer>\x00")[2][0] for k, _n in writes if b"/sl" in k}
+        assert purposes == {Purpose.SUSPENSION}, action
