@@ -154,13 +154,13 @@ class MerkleStore:
         def node(i: int) -> bytes:
             return nodes.get(i) or self._node(i)
 
-        for b in sorted(roots):
-            i = N_BUCKETS + b
-            nodes[i] = leaf_hash(roots[b])
-            i //= 2
-            while i >= 1:
+        level = sorted(N_BUCKETS + b for b in roots)
+        for i in level:
+            nodes[i] = leaf_hash(roots[i - N_BUCKETS])
+        while level and level[0] > 1:  # each changed ancestor once, level by level
+            level = sorted({i // 2 for i in level})
+            for i in level:
                 nodes[i] = inner_hash(node(2 * i), node(2 * i + 1))
-                i //= 2
         app_hash = nodes.get(1, self._node(1))
         self._staged = Staged(dict(writes), roots, nodes, height, app_hash)
         return app_hash
