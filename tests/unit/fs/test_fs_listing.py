@@ -236,3 +236,34 @@ def test_a_partial_name_count_reads_an_index_only(svc: FileService, match: Match
     sql, plan = found
     assert "COVERING INDEX fs_pins_owner_status" in plan, (sql, plan)
     assert "TEMP B-TREE" not in plan, (sql, plan)
+
+
+def test_name_filters_search_the_name_indexes(svc: FileService) -> None:
+    """An exact (or case-insensitive exact) name is the selective filter, with or without
+    statuses: the name indexes, never a walk of the owner's status entries."""
+    cases: list[tuple[Callable[[], object], str]] = [
+        (lambda: svc.list_pins(ALICE, PinQuery(name="n")), "fs_pins_owner_name"),
+        (lambda: svc.list_pins(ALICE, PinQuery(name="n", statuses=ALL[:2])), "fs_pins_owner_name"),
+        (
+            lambda: svc.list_pins(ALICE, PinQuery(name="N", match=Match.IEXACT)),
+            "fs_pins_owner_lname",
+        ),
+        (
+            lambda: svc.local_pins(
+                owner=ALICE, cid=None, status=PinStatus.PINNED, name="n", before_ns=None, limit=101
+            ),
+            "fs_pins_owner_name",
+        ),
+        (
+            lambda: svc.local_pins(
+                owner=None, cid=None, status=PinStatus.PINNED, name="n", before_ns=None, limit=101
+            ),
+            "fs_pins_name",
+        ),
+    ]
+    for call, index in cases:
+        for sql, plan in plans(svc, call):
+            searches = [p for p in plan.split(" | ") if p.startswith("SEARCH fs_pins")]
+            assert searches, (sql, plan)
+            assert all(f"INDEX {index} " in p for p in searches), (sql, plan)
+            assert "TEMP B-TREE" not in plan, (sql, plan)
