@@ -63,7 +63,7 @@ TO = bytes([7]) * 20
 STEP_GRACE_S = 2.0  # a step sends for at most its length + this
 PER_SENDER_RATE = 4.0  # tx/s per wallet: senders per step = max(--net-senders, rate / 4)
 LANES = 2  # batch submission lanes per node (one batch in flight per lane)
-BATCH_EVERY_S = 0.025  # a lane posts at most this often (what came due meanwhile rides along)
+BATCH_EVERY_S = 0.05  # a lane posts at most this often (what came due meanwhile rides along)
 MAX_BATCH = 500  # txs per POST /txs (the node accepts up to 1,000)
 
 
