@@ -235,8 +235,8 @@ def populate_local(svc: FileService, dids: Sequence[str], lay: Layout) -> tuple[
 
 # --------------------------------------------------------------------------- latency
 
-PINS_Q = """query($o: String, $c: String, $n: String, $a: String) {
-  pins(owner: $o, cid: $c, name: $n, first: 100, after: $a) {
+PINS_Q = """query($o: String, $c: String, $n: String, $s: PinState, $a: String) {
+  pins(owner: $o, cid: $c, name: $n, status: $s, first: 100, after: $a) {
     edges { cursor node { id source owner cid name size status statusDetails metadata
       replication created createdHeight } }
     pageInfo { hasNextPage endCursor } } }"""
@@ -362,6 +362,19 @@ def measure(
         k = r.randrange(len(created_desc) // 2, len(created_desc) - 2 * PAGE)
         return "rest", {"limit": "100", "before": format_time(created_desc[k])}
 
+    def owner_failed(_r: random.Random) -> tuple[str, dict[str, Any]]:
+        return "gql", {"o": big, "s": "FAILED"}
+
+    def rest_partial(r: random.Random) -> tuple[str, dict[str, Any]]:
+        prefix = r.choice(big_names)[: len("file-") + 2]  # "file-NN": ~1 name in 10 or more
+        return "rest", {"limit": "100", "name": prefix, "match": "partial"}
+
+    def rest_iexact(r: random.Random) -> tuple[str, dict[str, Any]]:
+        return "rest", {"limit": "100", "name": r.choice(big_names).upper(), "match": "iexact"}
+
+    def rest_meta(_r: random.Random) -> tuple[str, dict[str, Any]]:
+        return "rest", {"limit": "100", "meta": json.dumps({"app": "bench"})}
+
     def n_gql(_p: dict[str, Any], body: dict[str, Any]) -> int:
         return len(body["edges"])
 
@@ -410,6 +423,11 @@ def measure(
         Case("REST GET /pins all statuses", rest_all, n_rest),
         Case("REST GET /pins?before= (deep)", rest_deep, n_rest),
         Case("REST GET /pins?name= (exact)", rest_name, n_rest),
+        # other filters (beyond the issue's query set)
+        Case("GraphQL pins(owner, status: FAILED)", owner_failed, n_gql),
+        Case("REST GET /pins?name=&match=partial", rest_partial, n_rest),
+        Case("REST GET /pins?name=&match=iexact", rest_iexact, n_rest),
+        Case("REST GET /pins?meta= (10 % match)", rest_meta, n_rest),
     ]
     port = LocalNodePort(bundle.node, bundle.app, bundle.home.db_path, clock=lambda: clock,
                          files=svc)  # fmt: skip
