@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,7 +55,17 @@ def grouped(svc: FileService) -> dict[tuple[str, str], int]:
     return {(o, s): int(n) for o, s, n in rows}
 
 
+def meta_rows(svc: FileService) -> list[tuple[str, str, str, int]]:
+    return sorted(svc.db.conn.execute("SELECT owner, key, value, created_ns FROM fs_pin_meta"))
+
+
+def meta_of_pins(svc: FileService) -> list[tuple[str, str, str, int]]:
+    rows = svc.db.conn.execute("SELECT owner, meta, created_ns FROM fs_pins").fetchall()
+    return sorted((o, k, v, int(c)) for o, m, c in rows for k, v in json.loads(m).items())
+
+
 def check_counts(svc: FileService) -> None:
+    assert meta_rows(svc) == meta_of_pins(svc)
     assert counters(svc) == grouped(svc)
     for owner in (ALICE, BOB, "did:key:z6MkNobody"):
         for k in range(1, len(ALL) + 1):
@@ -72,7 +83,7 @@ def test_counts_are_exact_after_pin_unpin_status_change_and_replace(svc: FileSer
     check_counts(svc)
     up = svc.add(io.BytesIO(b"alpha"), ALICE, name="a")  # pinned at once
     check_counts(svc)
-    queued = svc.request_pin(ALICE, str(up.cid), name="again")
+    queued = svc.request_pin(ALICE, str(up.cid), name="again", meta={"a": "1", "b": "x y"})
     assert svc.pin_count(ALICE, (PinStatus.QUEUED,)) == 1
     check_counts(svc)
     assert svc.process(ALICE, queued.requestid).status is PinStatus.PINNED  # queued->pinned
@@ -81,7 +92,8 @@ def test_counts_are_exact_after_pin_unpin_status_change_and_replace(svc: FileSer
     assert svc.process(BOB, bad.requestid).status is PinStatus.FAILED  # via pinning
     assert svc.pin_count(BOB, (PinStatus.FAILED,)) == 1
     check_counts(svc)
-    new = svc.replace_pin(ALICE, queued.requestid, str(up.cid), name="replaced")
+    new = svc.replace_pin(ALICE, queued.requestid, str(up.cid), name="replaced",
+                          meta={"a": "2"})  # fmt: skip
     assert new.status is PinStatus.PINNED
     check_counts(svc)
     svc.remove_pin(ALICE, up.requestid)
@@ -156,10 +168,12 @@ def test_chain_progress_of_many_records_at_once(svc: FileService) -> None:
 def test_the_migration_counts_an_existing_database(tmp_path: Path) -> None:
     db = open_database(tmp_path / "old.db")
     service.migrations.apply(db, stop_before="m003_pin_counts")
+    some = CID.parse(MISSING)
     rows = [
-        (f"r{i}", (ALICE, BOB)[i % 2], b"\x00", "", "", "{}", "[]", str(ALL[i % 4]), i, i)
+        (f"r{i}", (ALICE, BOB)[i % 2], some.to_bytes(), str(some), "",
+         json.dumps({"k": str(i % 3)} if i % 5 else {}), "[]", str(ALL[i % 4]), i, i)
         for i in range(40)
-    ]
+    ]  # fmt: skip
     with db.conn:
         db.conn.executemany(
             "INSERT INTO fs_pins (requestid, owner, cid, cid_text, name, meta, origins, status, "
@@ -172,6 +186,9 @@ def test_the_migration_counts_an_existing_database(tmp_path: Path) -> None:
     try:
         assert counters(svc) == grouped(svc)
         assert svc.pin_count(ALICE, (PinStatus.QUEUED, PinStatus.PINNED)) == 20
+        assert meta_rows(svc) == meta_of_pins(svc)
+        want = sum(1 for i in range(0, 40, 2) if i % 5 and i % 3 == 1)
+        assert svc.list_pins(ALICE, PinQuery(statuses=ALL, meta=(("k", "1"),)))[0] == want
     finally:
         svc.close()
 
@@ -218,6 +235,8 @@ def test_listing_queries_use_indexes_and_no_sort(svc: FileService) -> None:
         ),
         lambda: svc.chain_progress_many([(ALICE, some), (BOB, some)]),
         lambda: svc.pin_count(ALICE, pins),
+        lambda: svc.list_pins(ALICE, PinQuery(meta=(("k", "v"),), limit=100)),
+        lambda: svc.list_pins(ALICE, PinQuery(statuses=ALL, meta=(("k", "v"), ("j", "w")))),
     ]
     for call in calls:
         found = plans(svc, call)
