@@ -20,6 +20,7 @@ suite (``tests/unit/ipfs/blockstore_suite.py``) runs against either.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,7 +34,7 @@ from qos_ipfs.errors import BlockNotFound
 from qos_ipfs.exporter import read_file
 from qos_ipfs.importer import KUBO_V0, Importer, ImportResult, PartsSink, Profile
 from qos_ipfs.kubo import KuboClient, codec_name
-from qos_ipfs.packstore import PackBlockstore, open_embedded_blockstore
+from qos_ipfs.packstore import PackBlockstore, WriteBatch, open_embedded_blockstore
 from qos_ipfs.pins import GcResult, Pin, PinMode, PinStore, gc, reachable
 from qos_ipfs.varint import encode_varint
 
@@ -111,9 +112,12 @@ def _import(
     sink: Callable[[CID, bytes], None] | None,
     progress: Progress | None,
     parts_sink: PartsSink | None = None,
+    *,
+    read: Callable[[int], bytes | memoryview] | None = None,
 ) -> ImportResult:
     importer = Importer(profile, sink, parts_sink=parts_sink)
-    while piece := stream.read(profile.chunk_size):
+    read = read or stream.read
+    while piece := read(profile.chunk_size):
         importer.write(piece)
         if progress is not None:
             progress(len(piece))
@@ -159,7 +163,10 @@ class EmbeddedBackend:
     ) -> ImportResult:
         with self._lock:
             with write_batch(self._blocks) as batch:  # durable before the pin below
-                result = _import(stream, profile, None, progress, batch.put_parts)
+                read = None
+                if isinstance(batch, WriteBatch):  # the file is read into the write buffer
+                    read = functools.partial(batch.read_chunk, stream)
+                result = _import(stream, profile, None, progress, batch.put_parts, read=read)
             if pin:
                 self.pin_store.add(result.root)
             return result

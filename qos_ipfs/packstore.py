@@ -4,17 +4,24 @@ Layout under ``root``::
 
     index.db                      SQLite (WAL, synchronous=FULL)
       segments(id, state 'open'|'sealed', size)
-      blocks(mh BLOB PRIMARY KEY, seg, off, len)     -- key: the multihash
-    segments/0000000001.pack      block bytes back to back, nothing else
+      blocks(mh BLOB PRIMARY KEY, seg, off, len, head, tail)   -- key: the multihash
+    segments/0000000001.pack      block bodies back to back, nothing else
+
+A block is ``head + segment[off:off + len] + tail``; ``head`` and ``tail`` are empty except
+for ``kubo-v0`` leaves read in place (below), whose few bytes of dag-pb/UnixFS framing
+(``0a .. 08 02 12 ..`` and ``18 ..``) live in the row so that the file's bytes can go to
+disk without being moved.
 
 **Writes** go through a :class:`WriteBatch` (``store.batch()``; ``put`` is a batch of one).
 A batch owns one *open* segment (its writer; one per concurrent batch, so threads and
-processes never append to the same file). The batch's thread only computes offsets and
-queues the blocks; the segment's writer thread copies them into a page-aligned anonymous
-``mmap`` buffer and writes each full buffer with ``O_DIRECT`` (no page cache to fill;
-``hashlib``, the copy and ``os.pwrite`` overlap, since hashing and writing release the
-GIL). Where the file system refuses ``O_DIRECT`` (``EINVAL``, e.g. tmpfs on older kernels)
-the segment falls back to buffered ``pwrite``. **Commit** (every
+processes never append to the same file) and fills page-aligned anonymous ``mmap``
+buffers: a block is copied in, or, on import, the file is read straight into the buffer
+(:meth:`WriteBatch.read_chunk`, ``readinto``) and the importer's leaf is recognised there
+(:meth:`WriteBatch.put_parts`), so the bytes are copied once, by the kernel. Each full
+buffer is ``pwrite``-n with ``O_DIRECT`` (no page cache to fill) by the segment's writer
+thread while the batch hashes and fills the next one (``hashlib`` and ``pwrite`` release
+the GIL). Where the file system refuses ``O_DIRECT`` (``EINVAL``, e.g. tmpfs on older
+kernels) the segment falls back to buffered ``pwrite``. **Commit** (every
 ``commit_bytes``, and at the end of the batch): write the partial last page, wait for the
 writes, ``fdatasync`` the segment, then insert the index rows in one SQLite transaction.
 A block is visible (``has``/``get``/``iter_cids``) only once both are done, so after
@@ -43,15 +50,15 @@ import hashlib
 import logging
 import mmap
 import os
-import queue
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 from qos_ipfs.blockstore import FileBlockstore, verify
 from qos_ipfs.cid import CID, RAW
@@ -62,8 +69,7 @@ log = logging.getLogger("qos.ipfs.packstore")
 ALIGN = 4096
 """``O_DIRECT`` alignment of offsets, lengths and buffers (a page; >= any logical block)."""
 BUFFER_BYTES = 1 << 20
-QUEUE_DEPTH = 8
-"""Blocks queued to a segment's writer thread at most (8 x 256 KiB leaves = 2 MiB)."""
+BUFFERS = 4
 SEGMENT_BYTES = 256 << 20
 COMMIT_BYTES = 64 << 20
 _O_DIRECT: int = getattr(os, "O_DIRECT", 0)
@@ -72,9 +78,19 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "state TEXT NOT NULL CHECK (state IN ('open', 'sealed')), size INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS blocks (mh BLOB PRIMARY KEY, seg INTEGER NOT NULL, "
-    "off INTEGER NOT NULL, len INTEGER NOT NULL) WITHOUT ROWID",
+    "off INTEGER NOT NULL, len INTEGER NOT NULL, head BLOB, tail BLOB) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS blocks_by_seg ON blocks (seg, off)",
 )
+
+
+def _pread(fd: int, size: int, off: int) -> bytes:
+    data = os.pread(fd, size, off)
+    while len(data) < size:
+        more = os.pread(fd, size - len(data), off + len(data))
+        if not more:
+            break
+        data += more
+    return data
 
 
 def _fsync_dir(path: Path) -> None:
@@ -108,116 +124,113 @@ class CompactResult:
     """Live blocks found corrupt while copying: their segments are left as they are."""
 
 
-def _immutable(part: bytes | memoryview) -> bool:
-    return isinstance(part, bytes) or (
-        isinstance(part, memoryview) and part.readonly and isinstance(part.obj, bytes)
-    )
-
-
 class _Segment:
     """One open segment, appended to by one batch at a time.
 
-    The batch's thread only computes offsets and queues the blocks (references to immutable
-    bytes; anything mutable is copied first); the segment's own writer thread copies them
-    into a page-aligned ``mmap`` buffer and ``pwrite``s each full buffer (``O_DIRECT``), so
-    the copy and the write overlap the importer's hashing. :meth:`sync` is a round trip
-    through the same queue: everything queued before it is written and ``fdatasync``'d when
-    it returns; a write error surfaces there (the segment is then broken and not reused).
+    The batch's thread fills page-aligned anonymous ``mmap`` buffers (by copying a block
+    in, or by reading the input file straight into them: :meth:`reserve`); each full buffer
+    is handed to a writer thread that ``pwrite``s it (``O_DIRECT``) while the batch's thread
+    goes on hashing and filling the next one (``hashlib`` and ``pwrite`` release the GIL).
     """
 
     def __init__(self, seg_id: int, fd: int, direct: bool) -> None:
         self.id = seg_id
         self.fd = fd  # holds the flock: the segment's writer is alive
         self.direct = direct
-        self.end = 0  # logical end: bytes appended so far (queued, buffered or written)
+        self.end = 0  # logical end: bytes appended so far (written, queued or buffered)
+        self.base = 0  # file offset of buffer[0] (a multiple of ALIGN when direct)
+        self.buffer = mmap.mmap(-1, BUFFER_BYTES)
+        self.pos = 0
+        self.free: list[mmap.mmap] = [mmap.mmap(-1, BUFFER_BYTES) for _ in range(BUFFERS - 1)]
+        self.pending: deque[tuple[Future[None], mmap.mmap]] = deque()
         self.broken = False
-        # writer-thread state
-        self._base = 0  # file offset of buffer[0] (a multiple of ALIGN when direct)
-        self._buffer = mmap.mmap(-1, BUFFER_BYTES)
-        self._pos = 0
-        self._error: BaseException | None = None
-        self._queue: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=QUEUE_DEPTH)
-        self._thread = threading.Thread(
-            target=self._run, name=f"qos-pack-{seg_id}", daemon=True
-        )  # daemon: an unsynced segment is never acknowledged, abandoning it at exit is safe
-        self._thread.start()
+        self.reserved: memoryview | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qos-pack")
 
-    # ------------------------------------------------------------ batch thread
+    # ------------------------------------------------------------ appending
 
     def append(self, parts: tuple[bytes | memoryview, ...]) -> int:
-        """Queue ``parts`` (one block) at the end; return its offset."""
-        if self._error is not None:
-            self.broken = True
-            raise BlockstoreError(f"segment {self.id} failed: {self._error}")
-        if not all(_immutable(p) for p in parts):
-            parts = (b"".join(parts),)  # the caller may reuse its buffer after we return
+        """Copy ``parts`` (one block, or its body) to the end; return its offset."""
+        self.reserved = None
         start = self.end
-        self._queue.put(("data", parts))
-        self.end += sum(len(p) for p in parts)
-        return start
-
-    def sync(self) -> None:
-        """Make every appended byte durable (written and ``fdatasync``'d)."""
-        done: Future[None] = Future()
-        self._queue.put(("sync", done))
-        try:
-            done.result()
-        except BaseException:
-            self.broken = True
-            raise
-
-    def close(self) -> None:
-        self._queue.put(("stop", None))
-        self._thread.join()
-        os.close(self.fd)
-        self._buffer.close()
-
-    # ------------------------------------------------------------ writer thread
-
-    def _run(self) -> None:
-        while True:
-            kind, arg = self._queue.get()
-            if kind == "stop":
-                return
-            if kind == "sync":
-                assert isinstance(arg, Future)
-                if self._error is None:
-                    try:
-                        self._sync()
-                    except BaseException as exc:  # reported to the batch, not lost
-                        self._error = exc
-                if self._error is None:
-                    arg.set_result(None)
-                else:
-                    arg.set_exception(self._error)
-            elif self._error is None:
-                try:
-                    self._copy(arg)  # type: ignore[arg-type]
-                except BaseException as exc:  # reported at the next sync
-                    self._error = exc
-
-    def _copy(self, parts: tuple[bytes | memoryview, ...]) -> None:
         for part in parts:
             with memoryview(part) as whole:
                 view = whole.cast("B") if whole.format != "B" else whole
                 done = 0
                 size = len(view)
                 while done < size:
-                    k = min(size - done, BUFFER_BYTES - self._pos)
-                    self._buffer[self._pos : self._pos + k] = view[done : done + k]
-                    self._pos += k
+                    k = min(size - done, BUFFER_BYTES - self.pos)
+                    self.buffer[self.pos : self.pos + k] = view[done : done + k]
+                    self.pos += k
                     done += k
-                    if self._pos == BUFFER_BYTES:
-                        self._write(BUFFER_BYTES)
-                        self._base += BUFFER_BYTES
-                        self._pos = 0
+                    if self.pos == BUFFER_BYTES:
+                        self._rotate()
+                self.end += size
+        return start
 
-    def _write(self, length: int) -> None:
-        with memoryview(self._buffer) as view:
+    def reserve(self, n: int) -> memoryview:
+        """A writable view of the next ``n`` bytes of the buffer (contiguous; the buffer is
+        rotated first if they do not fit). Nothing is appended until :meth:`commit_reserved`;
+        the view is valid until the next call on this segment."""
+        if n > BUFFER_BYTES - ALIGN:
+            raise ValueError(f"cannot reserve {n} bytes")
+        if self.pos + n > BUFFER_BYTES:
+            self._rotate()
+        view = memoryview(self.buffer)[self.pos : self.pos + n]
+        self.reserved = view
+        return view
+
+    def commit_reserved(self, n: int) -> int:
+        """Append the first ``n`` bytes of the reserved view (already in place)."""
+        self.reserved = None
+        start = self.end
+        self.pos += n
+        self.end += n
+        if self.pos == BUFFER_BYTES:
+            self._rotate()
+        return start
+
+    def _rotate(self) -> None:
+        """Hand the buffer's whole pages to the writer; carry a partial page over."""
+        n = self.pos
+        length = n - n % ALIGN if self.direct else n
+        old = self.buffer
+        new = self._free_buffer()
+        keep = n - length
+        if keep:
+            new[:keep] = old[length:n]
+        if length:
+            self._submit(old, length)
+        else:
+            self.free.append(old)
+        self.buffer = new
+        self.base += length
+        self.pos = keep
+
+    def _submit(self, buf: mmap.mmap, length: int) -> None:
+        fut = self._executor.submit(self._write, buf, length, self.base)
+        self.pending.append((fut, buf))
+
+    def _free_buffer(self) -> mmap.mmap:
+        if not self.free:
+            fut, buf = self.pending.popleft()
+            self._result(fut)
+            return buf
+        return self.free.pop()
+
+    def _result(self, fut: Future[None]) -> None:
+        try:
+            fut.result()
+        except BaseException:
+            self.broken = True
+            raise
+
+    def _write(self, buf: mmap.mmap, length: int, offset: int) -> None:
+        with memoryview(buf) as view:
             done = 0
             while done < length:
                 try:
-                    done += os.pwrite(self.fd, view[done:length], self._base + done)
+                    done += os.pwrite(self.fd, view[done:length], offset + done)
                 except OSError as exc:
                     if exc.errno != errno.EINVAL or not self.direct:
                         raise
@@ -229,20 +242,44 @@ class _Segment:
         fcntl.fcntl(self.fd, fcntl.F_SETFL, flags & ~_O_DIRECT)
         self.direct = False
 
-    def _sync(self) -> None:
-        n = self._pos
+    def sync(self) -> None:
+        """Make every appended byte durable (written and ``fdatasync``'d)."""
+        self.reserved = None
+        n = self.pos
         if n:
             length = n
             if self.direct:
                 length = -(-n // ALIGN) * ALIGN
-                self._buffer[n:length] = bytes(length - n)
-            self._write(length)
-        os.fdatasync(self.fd)
+                self.buffer[n:length] = bytes(length - n)
+            self._submit(self.buffer, length)
+        while self.pending:
+            fut, buf = self.pending.popleft()
+            self._result(fut)
+            if buf is not self.buffer:
+                self.free.append(buf)
+        try:
+            os.fdatasync(self.fd)
+        except BaseException:
+            self.broken = True
+            raise
         keep = n % ALIGN if self.direct else 0  # the partial page is written again next time
         if keep:
-            self._buffer.move(0, n - keep, keep)
-        self._base += n - keep
-        self._pos = keep
+            self.buffer.move(0, n - keep, keep)
+        self.base += n - keep
+        self.pos = keep
+
+    def close(self) -> None:
+        self.reserved = None
+        for fut, _ in self.pending:
+            with contextlib.suppress(BaseException):
+                fut.result()
+        self.pending.clear()
+        self._executor.shutdown(wait=True)
+        os.close(self.fd)
+        for buf in (self.buffer, *self.free):
+            with contextlib.suppress(BufferError):  # a caller's view still alive: GC frees it
+                buf.close()
+        self.free.clear()
 
 
 class WriteBatch:
@@ -252,7 +289,7 @@ class WriteBatch:
     def __init__(self, store: PackBlockstore) -> None:
         self.store = store
         self._segment: _Segment | None = None
-        self._rows: dict[bytes, tuple[int, int, int]] = {}
+        self._rows: dict[bytes, tuple[int, int, int, bytes, bytes]] = {}
         self._moves: list[tuple[bytes, int, int, int, int]] = []  # mh, new seg/off, old seg/off
         self._since_commit = 0
         self.closed = False
@@ -268,17 +305,63 @@ class WriteBatch:
         self.put_parts(cid, (data,))
 
     def put_parts(self, cid: CID, parts: tuple[bytes | memoryview, ...]) -> None:
-        """``put_verified`` of the block ``b"".join(parts)``, without joining."""
+        """``put_verified`` of the block ``b"".join(parts)``, without joining. When the
+        block is ``(chunk,)`` or ``(head, chunk, tail)`` and ``chunk`` is the whole view
+        :meth:`read_chunk` returned, the chunk is already in place in the segment's buffer
+        and only ``head``/``tail`` (a few bytes) go to the index row: nothing is copied."""
         if self.closed:
             raise BlockstoreError("write batch already closed")
         mh = cid.multihash
+        seg = self._segment
+        if len(parts) in (1, 3) and seg is not None and seg.reserved is not None:
+            body = parts[0] if len(parts) == 1 else parts[1]
+            if (
+                isinstance(body, memoryview)
+                and body.obj is seg.buffer
+                and body.nbytes == seg.reserved.nbytes
+            ):
+                if mh in self._rows or self.store.has(cid):
+                    seg.reserved = None
+                    return
+                n = body.nbytes
+                head = bytes(parts[0]) if len(parts) == 3 else b""
+                tail = bytes(parts[2]) if len(parts) == 3 else b""
+                off = seg.commit_reserved(n)
+                self._rows[mh] = (seg.id, off, n, head, tail)
+                self._account(n)
+                return
         if mh in self._rows or self.store.has(cid):
             return
         size = sum(len(p) for p in parts)
         seg = self._writer(size)
         off = seg.append(parts)
-        self._rows[mh] = (seg.id, off, size)
+        self._rows[mh] = (seg.id, off, size, b"", b"")
         self._account(size)
+
+    def read_chunk(self, stream: BinaryIO, n: int) -> bytes | memoryview:
+        """Up to ``n`` bytes of ``stream``, read straight into the segment's aligned buffer
+        when the stream has ``readinto`` (a read-only view, valid until the next call on
+        this batch); ``b""`` at the end. Pass the chunk to :meth:`put_parts` to store it
+        without a copy."""
+        readinto = getattr(stream, "readinto", None)
+        if readinto is None or n > BUFFER_BYTES // 2:
+            data: bytes = stream.read(n)
+            return data
+        seg = self._writer(n)
+        view = seg.reserve(n)
+        got = 0
+        while got < n:
+            k = readinto(view[got:])
+            if not k:
+                break
+            got += k
+        if not got:
+            seg.reserved = None
+            return b""
+        if got < n:
+            view = view[:got]
+            seg.reserved = view
+        return view.toreadonly()
 
     def _relocate(self, mh: bytes, data: bytes, old_seg: int, old_off: int) -> None:
         seg = self._writer(len(data))
@@ -309,7 +392,7 @@ class WriteBatch:
         seg.sync()
         self.store._commit(
             seg,
-            [(mh, s, o, n) for mh, (s, o, n) in self._rows.items()],
+            [(mh, s, o, n, h or None, t or None) for mh, (s, o, n, h, t) in self._rows.items()],
             self._moves,
         )
         self._rows.clear()
@@ -382,6 +465,10 @@ class PackBlockstore:
             self._db.execute("PRAGMA synchronous=FULL")
             for sql in _SCHEMA:
                 self._db.execute(sql)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(blocks)")}
+            for column in ("head", "tail"):  # a store created before they existed
+                if column not in columns:
+                    self._db.execute(f"ALTER TABLE blocks ADD COLUMN {column} BLOB")
         self._idle: list[_Segment] = []
         self._segments_lock = threading.Lock()
         self._closed = False
@@ -460,12 +547,14 @@ class PackBlockstore:
     def _commit(
         self,
         seg: _Segment,
-        rows: list[tuple[bytes, int, int, int]],
+        rows: list[tuple[bytes, int, int, int, bytes | None, bytes | None]],
         moves: list[tuple[bytes, int, int, int, int]],
     ) -> None:
         with self._tx() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO blocks (mh, seg, off, len) VALUES (?, ?, ?, ?)", rows
+                "INSERT OR IGNORE INTO blocks (mh, seg, off, len, head, tail) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
             )
             db.executemany(
                 "UPDATE blocks SET seg = ?, off = ? WHERE mh = ? AND seg = ? AND off = ?",
@@ -542,33 +631,31 @@ class PackBlockstore:
             for cid, data in blocks:
                 batch.put(cid, data)
 
-    def _locate(self, cid: CID) -> tuple[int, int, int] | None:
-        rows = self._query("SELECT seg, off, len FROM blocks WHERE mh = ?", (cid.multihash,))
+    def _locate(self, cid: CID) -> tuple[int, int, int, bytes, bytes] | None:
+        rows = self._query(
+            "SELECT seg, off, len, head, tail FROM blocks WHERE mh = ?", (cid.multihash,)
+        )
         if not rows:
             return None
-        seg, off, size = rows[0]
-        return int(seg), int(off), int(size)
+        seg, off, size, head, tail = rows[0]
+        return int(seg), int(off), int(size), head or b"", tail or b""
 
     def get(self, cid: CID) -> bytes:
         for _ in range(5):
             loc = self._locate(cid)
             if loc is None:
                 raise BlockNotFound(f"block {cid} not found")
-            seg_id, off, size = loc
+            seg_id, off, size, head, tail = loc
             try:
                 fd = os.open(self.segment_path(seg_id), os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:
                 continue  # compacted meanwhile: its row now names another segment
             try:
-                data = os.pread(fd, size, off)
-                while len(data) < size:
-                    more = os.pread(fd, size - len(data), off + len(data))
-                    if not more:
-                        break
-                    data += more
+                body = _pread(fd, size, off)
             finally:
                 os.close(fd)
-            if len(data) != size or hashlib.sha256(data).digest() != cid.multihash_digest:
+            data = head + body + tail if head or tail else body
+            if len(body) != size or hashlib.sha256(data).digest() != cid.multihash_digest:
                 raise CorruptBlock(f"stored block {cid} does not match its hash")
             return data
         raise CorruptBlock(f"the segment of block {cid} keeps disappearing")
@@ -620,7 +707,8 @@ class PackBlockstore:
             if size and live > size * (1 - min_dead_fraction):
                 continue
             blocks = self._query(
-                "SELECT mh, off, len FROM blocks WHERE seg = ? ORDER BY off", (seg_id,)
+                "SELECT mh, off, len, head, tail FROM blocks WHERE seg = ? ORDER BY off",
+                (seg_id,),
             )
             bad = self._copy_live(seg_id, blocks)
             if bad:
@@ -646,14 +734,15 @@ class PackBlockstore:
         fd = os.open(self.segment_path(seg_id), os.O_RDONLY | os.O_CLOEXEC)
         try:
             with self.batch() as batch:
-                for raw_mh, raw_off, raw_len in blocks:
+                for raw_mh, raw_off, raw_len, head, tail in blocks:
                     mh, off, size = bytes(raw_mh), int(raw_off), int(raw_len)
-                    data = os.pread(fd, size, off)
+                    body = _pread(fd, size, off)
                     cid = CID(1, RAW, mh)
-                    if len(data) != size or hashlib.sha256(data).digest() != mh[2:]:
+                    whole = (head or b"") + body + (tail or b"")
+                    if len(body) != size or hashlib.sha256(whole).digest() != mh[2:]:
                         bad.append(cid)
                         continue
-                    batch._relocate(mh, data, seg_id, off)
+                    batch._relocate(mh, body, seg_id, off)  # head and tail stay in the row
                 if bad:
                     batch._moves.clear()  # leave the segment as it is; its copies are dead
         finally:
