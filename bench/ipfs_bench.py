@@ -8,9 +8,10 @@ temp file; its CID is checked against the vector when the vectors file is presen
 (a) baseline: read the file 256 KiB at a time and ``hashlib.sha256`` it;
 (b) only-hash: ``import_file`` without a sink (``ipfs add --only-hash``); target >= 0.9;
 (c) with writes, the default embedded store: ``EmbeddedBackend.open(...).add(file)`` on a
-    fresh ``PackBlockstore`` (``qos ipfs add`` without process start-up: blocks appended to
-    a segment with O_DIRECT by a writer thread, ``fdatasync`` + one index transaction per
-    64 MiB and at the end, then the pin committed); target >= 0.5. The file is read back
+    fresh ``PackBlockstore`` (``qos ipfs add`` without process start-up: the file read
+    straight into the aligned write buffer, leaves hashed there, written with O_DIRECT by
+    the segment's writer thread, ``fdatasync`` + one index transaction per 64 MiB and at
+    the end, then the pin committed); target >= 0.5. The file is read back
     through the store afterwards (untimed) and compared; best of ``repeat``;
 (c') with writes into a ``FileBlockstore`` (flatfs-like, the alternative: every block
     re-verified, written to a temp file, fsync'd, renamed, directory fsync'd); the time spent
