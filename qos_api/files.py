@@ -20,8 +20,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from enum import Enum
+from typing import Any
 
 import anyio.from_thread
 import anyio.to_thread
@@ -70,7 +72,25 @@ class _BodyReader:
         self._eof = False
 
     def read(self, n: int = -1) -> bytes:
-        while not self._eof and (n < 0 or len(self._buf) < n):
+        self._fill(sys.maxsize if n < 0 else n)
+        n = len(self._buf) if n < 0 else min(n, len(self._buf))
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        return out
+
+    def readinto(self, buffer: Any) -> int:
+        """Fill ``buffer`` (the pack store's aligned write buffer) with one copy."""
+        dest = memoryview(buffer).cast("B")
+        n = len(dest)
+        self._fill(n)
+        k = min(n, len(self._buf))
+        with memoryview(self._buf) as src:
+            dest[:k] = src[:k]
+        del self._buf[:k]
+        return k
+
+    def _fill(self, n: int) -> None:
+        while not self._eof and len(self._buf) < n:
             chunk = self._next()
             if not chunk:
                 self._eof = True
@@ -78,10 +98,6 @@ class _BodyReader:
                     self._parser.close()
                 break
             self._buf += self._parser.feed(chunk) if self._parser is not None else chunk
-        n = len(self._buf) if n < 0 else min(n, len(self._buf))
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
-        return out
 
 
 def upload_routes(port: NodePort) -> list[Route]:

@@ -266,10 +266,27 @@ class _Limited:
 
     def read(self, n: int = -1) -> bytes:
         data = self._stream.read(n)
-        self.count += len(data)
+        self._add(len(data))
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        """Read into ``buffer`` (the pack store's write buffer: no copy of the bytes here)
+        when the stream can; otherwise one copy of what ``read`` returns."""
+        inner = getattr(self._stream, "readinto", None)
+        if inner is not None:
+            k = int(inner(buffer))
+        else:
+            dest = memoryview(buffer).cast("B")
+            data = self._stream.read(len(dest))
+            k = len(data)
+            dest[:k] = data
+        self._add(k)
+        return k
+
+    def _add(self, k: int) -> None:
+        self.count += k
         if self.count > self._limit:
             raise UploadTooLarge(f"upload exceeds the limit of {self._limit} bytes")
-        return data
 
 
 def token_hash(token: str) -> bytes:

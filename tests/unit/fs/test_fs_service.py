@@ -7,6 +7,7 @@ import io
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,6 +111,11 @@ def test_unpin_during_an_upload_is_deferred(svc: FileService) -> None:
             gate.set()
             release.wait(10)
             return super().read(n)
+
+        def readinto(self, buffer: Any) -> int:  # the pack store reads through this
+            gate.set()
+            release.wait(10)
+            return super().readinto(buffer)
 
     out: list[object] = []
     t = threading.Thread(target=lambda: out.append(svc.add(Slow(b"same"), OWNER)))
