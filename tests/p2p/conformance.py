@@ -17,6 +17,7 @@ from qos_ipfs.cid import CID, DAG_PB
 from qos_p2p.port import (
     Accept,
     Ignore,
+    InboundMessage,
     MessageKind,
     MessageTooLarge,
     Network,
@@ -76,12 +77,17 @@ async def direct_txs_reach_every_validator(nets: Nets) -> None:
         b.set_validator(_reject_bad)
         c.set_validator(_reject_bad)
         sent = [f"txs-{i:04d}".encode() + b"x" * 2000 for i in range(300)]
-        reached = [await a.send_txs(payload) for payload in [*sent[:150], b"bad", *sent[150:]]]
-        assert set(reached) == {2}
+        got: dict[Network, list[InboundMessage]] = {b: [], c: []}
+        for start in range(0, 300, 50):  # in steps, within the per-peer queue bound
+            chunk = sent[start : start + 50]
+            if start == 150:
+                chunk = [b"bad", *chunk]
+            assert {await a.send_txs(payload) for payload in chunk} == {2}
+            for net in (b, c):
+                got[net] += await collect(net, 50, MessageKind.TX, timeout=30)
         for net in (b, c):
-            got = await collect(net, 300, MessageKind.TX, timeout=30)
-            assert [m.payload for m in got] == sent
-            assert {m.peer for m in got} == {a.peer_id}
+            assert [m.payload for m in got[net]] == sent
+            assert {m.peer for m in got[net]} == {a.peer_id}
             await wait_until(lambda net=net: net.stats().rejected == 1)  # type: ignore[misc]
         with trio.move_on_after(0.2):
             extra = await collect(b, 1)
