@@ -38,6 +38,7 @@ import binascii
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -140,10 +141,16 @@ def pin_status_json(p: LocalPin, delegates: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+_P2P_TAIL = re.compile(r"/(?:p2p|ipfs)/[^/]+$")
+
+
 async def delegates_of(port: NodePort, svc: FileService) -> tuple[str, ...]:
-    """The spec wants 1..20 delegates: the configured multiaddrs, else ``/p2p/<node id>``."""
-    if svc.delegates:
-        return svc.delegates[:20]
+    """The spec wants 1..20 delegates, each ending in ``/p2p/<peer id>``: the configured
+    multiaddrs that do (Kubo's ``pin remote add`` fails on one that does not, after the pin
+    was made), else ``/p2p/<node id>``."""
+    dialable = tuple(d for d in svc.delegates if _P2P_TAIL.search(d))
+    if dialable:
+        return dialable[:20]
     return (f"/p2p/{(await port.status()).node_id or 'qos'}",)
 
 
@@ -156,7 +163,11 @@ def _string_map(value: object, what: str, limit: int) -> dict[str, str]:
 
 
 def parse_pin(body: bytes) -> tuple[str, str, dict[str, str], tuple[str, ...]]:
-    """``(cid, name, meta, origins)`` of a ``Pin`` object; ``Failure(400)`` if malformed."""
+    """``(cid, name, meta, origins)`` of a ``Pin`` object; ``Failure(400)`` if malformed.
+
+    ``origins`` are hints: the spec bounds them to 20 unique multiaddrs, but Kubo's ``pin
+    remote add`` sends every address of its node (often more than 20, sometimes repeated),
+    so they are deduplicated and the first 20 kept rather than the pin refused."""
     try:
         obj = json.loads(body)
     except ValueError as exc:
@@ -172,15 +183,10 @@ def parse_pin(body: bytes) -> tuple[str, str, dict[str, str], tuple[str, ...]]:
     if not isinstance(name, str) or len(name) > MAX_NAME:
         raise bad(f"name must be a string of at most {MAX_NAME} characters")
     origins = obj.get("origins", [])
-    if (
-        not isinstance(origins, list)
-        or len(origins) > MAX_ORIGINS
-        or not all(isinstance(o, str) for o in origins)
-        or len(set(origins)) != len(origins)
-    ):
-        raise bad(f"origins must be at most {MAX_ORIGINS} unique multiaddr strings")
+    if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+        raise bad("origins must be a list of multiaddr strings")
     meta = _string_map(obj.get("meta", {}), "meta", MAX_META)
-    return cid, name, meta, tuple(origins)
+    return cid, name, meta, tuple(dict.fromkeys(origins))[:MAX_ORIGINS]
 
 
 def parse_query(request: Request) -> PinQuery:

@@ -200,8 +200,8 @@ async def test_token_requests_must_be_signed_fresh_and_single_use(env: Env) -> N
 async def test_bad_requests(env: Env) -> None:
     bad_bodies: list[Any] = [
         {"cid": "not-a-cid"}, {}, {"cid": 5}, {"cid": MISSING, "name": "x" * 256},
-        {"cid": MISSING, "origins": ["a", "a"]}, {"cid": MISSING, "meta": {"a": 1}},
-        {"cid": MISSING, "origins": [str(i) for i in range(21)]}, [1],
+        {"cid": MISSING, "origins": "a"}, {"cid": MISSING, "meta": {"a": 1}},
+        {"cid": MISSING, "origins": [1]}, [1],
     ]  # fmt: skip
     for body in bad_bodies:
         r = await env.client.post("/pins", json=body, headers=env.auth)
