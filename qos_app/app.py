@@ -53,6 +53,7 @@ from qos_chain.types import TxResult
 
 MAX_NONCE_AHEAD = 256
 VALID_TX_CACHE = 20_000  # decoded + verified txs kept (the mempool holds at most 5,000)
+VALID_TX_CACHE_BYTES = 32 << 20  # ... and at most this many bytes of txs (~2x in memory)
 
 
 class Module(Protocol):
@@ -91,29 +92,47 @@ class QosApp:
                     raise ValueError(f"message type {url} registered twice")
                 self._routes[url] = m
         self._pending_height = 0
-        # sha256(tx bytes) -> decoded, validated tx and messages (insertion ordered, FIFO)
-        self._valid: dict[bytes, tuple[Tx, tuple[tuple[Module, object], ...]]] = {}
+        # sha256(tx bytes) -> (decoded, validated tx and messages; tx size), FIFO
+        self._valid: dict[bytes, tuple[tuple[Tx, tuple[tuple[Module, object], ...]], int]] = {}
+        self._valid_bytes = 0
         self.valid_cache_size = VALID_TX_CACHE
+        self.valid_cache_bytes = VALID_TX_CACHE_BYTES
 
     # ------------------------------------------------------------------ helpers
 
     def _decode_and_validate(self, raw: bytes) -> tuple[Tx, tuple[tuple[Module, object], ...]]:
-        """Decode + every stateless check; successes are cached by the hash of ``raw``."""
+        """Decode + every stateless check, remembered by the hash of ``raw`` (the proposal
+        check and execution). ``check_tx`` remembers a tx only once its state checks pass
+        too, so txs it refuses never occupy the cache."""
         key = hashlib.sha256(raw).digest()
         hit = self._valid.get(key)
         if hit is not None:
-            return hit
+            return hit[0]
         result = self._decode_and_validate_uncached(raw)
-        cache = self._valid
-        if len(cache) >= self.valid_cache_size:
-            del cache[next(iter(cache))]
-        cache[key] = result
+        self._remember(key, len(raw), result)
         return result
+
+    def _remember(
+        self, key: bytes, size: int, result: tuple[Tx, tuple[tuple[Module, object], ...]]
+    ) -> None:
+        """FIFO, bounded by entries and by the bytes of the txs it holds."""
+        cache = self._valid
+        if key in cache:
+            return
+        cache[key] = (result, size)
+        self._valid_bytes += size
+        while cache and (
+            len(cache) > self.valid_cache_size or self._valid_bytes > self.valid_cache_bytes
+        ):
+            _, dropped = cache.pop(next(iter(cache)))
+            self._valid_bytes -= dropped
 
     def forget_txs(self, txs: Sequence[bytes]) -> None:
         """Drop cached validation of txs that will not be checked again (committed)."""
         for raw in txs:
-            self._valid.pop(hashlib.sha256(raw).digest(), None)
+            entry = self._valid.pop(hashlib.sha256(raw).digest(), None)
+            if entry is not None:
+                self._valid_bytes -= entry[1]
 
     def _decode_and_validate_uncached(
         self, raw: bytes
@@ -168,7 +187,10 @@ class QosApp:
 
     def check_tx(self, tx: bytes, kind: CheckTxKind) -> CheckTxResult:
         try:
-            parsed, _ = self._decode_and_validate(tx)
+            key = hashlib.sha256(tx).digest()
+            hit = self._valid.get(key)
+            validated = hit[0] if hit is not None else self._decode_and_validate_uncached(tx)
+            parsed = validated[0]
             b = parsed.body
             committed = get_nonce(self.store.get, b.sender)
             if b.nonce < committed:
@@ -187,6 +209,7 @@ class QosApp:
                 raise TxFailed("fee payer cannot pay the fee", code="insufficient_fee_funds")
         except AppError as err:
             return self._fail(err)
+        self._remember(key, len(tx), validated)
         return CheckTxResult(code=0, sender=b.sender, nonce=b.nonce, next_nonce=committed)
 
     def prepare_proposal(self, req: PrepareProposal) -> tuple[bytes, ...]:

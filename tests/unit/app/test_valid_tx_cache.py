@@ -90,3 +90,24 @@ def test_the_cache_is_bounded(t: TestNode) -> None:
     for raw in txs:
         assert t.app.check_tx(raw, CheckTxKind.NEW).ok
     assert len(t.app._valid) == 3
+
+
+def test_txs_refused_by_state_checks_are_not_remembered(t: TestNode) -> None:
+    """A correctly signed tx refused for its nonce never reaches a block, so nothing would
+    ever forget it: it must not occupy the cache (memory for free otherwise)."""
+    far = t.transfer(BOB, 1, nonce=10_000)
+    res = t.app.check_tx(far, CheckTxKind.NEW)
+    assert res.code == CODES["nonce_too_high"]
+    assert not t.app._valid
+    assert t.app._valid_bytes == 0
+
+
+def test_the_cache_is_bounded_in_bytes(t: TestNode) -> None:
+    txs = [t.transfer(BOB, 1) for _ in range(5)]
+    t.app.valid_cache_bytes = 3 * len(txs[0])
+    for raw in txs:
+        assert t.app.check_tx(raw, CheckTxKind.NEW).ok
+    assert len(t.app._valid) == 3
+    assert t.app._valid_bytes == sum(len(raw) for raw in txs[2:])
+    t.app.forget_txs(txs)
+    assert t.app._valid_bytes == 0
