@@ -5,6 +5,7 @@ over ``graphql-transport-ws``), ``GET /health`` and the Universal Resolver drive
 
 from __future__ import annotations
 
+import json
 import logging
 
 from starlette.applications import Starlette
@@ -102,6 +103,14 @@ class QosGraphQL(GraphQL[ApiContext, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> ApiContext:
         return ApiContext(self.port, request, response)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON too deeply nested for the parser is malformed JSON (a 400), not a 500."""
+        try:
+            return super().decode_json(data)
+        except RecursionError as exc:
+            doc = data if isinstance(data, str) else ""
+            raise json.JSONDecodeError("JSON nested too deeply", doc, 0) from exc
 
 
 def create_app(port: NodePort) -> Starlette:

@@ -170,7 +170,7 @@ def parse_pin(body: bytes) -> tuple[str, str, dict[str, str], tuple[str, ...]]:
     so they are deduplicated and the first 20 kept rather than the pin refused."""
     try:
         obj = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: deep nesting
         raise bad(f"the body is not JSON: {exc}") from exc
     if not isinstance(obj, dict) or not isinstance(obj.get("cid"), str):
         raise bad("a Pin object needs a string 'cid'")
@@ -231,7 +231,7 @@ def parse_query(request: Request) -> PinQuery:
     if "meta" in q:
         try:
             meta = _string_map(json.loads(q["meta"]), "meta", MAX_META)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: deep nesting
             raise bad(f"meta is not JSON: {exc}") from exc
         if any('"' in k or "\\" in k for k in meta):
             raise bad("meta keys must not contain quotes or backslashes")
@@ -350,7 +350,7 @@ async def verify_token_request(port: NodePort, body: bytes) -> tuple[str, str, b
     """``(did, label, request digest)`` of a valid signed token request."""
     try:
         obj = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: deep nesting
         raise bad(f"the body is not JSON: {exc}") from exc
     fields = ("did", "signer", "label", "issued", "signature")
     if not isinstance(obj, dict) or not all(isinstance(obj.get(f), str) for f in fields):

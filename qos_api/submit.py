@@ -108,7 +108,7 @@ def txs_endpoint(port: NodePort) -> Callable[[Request], Any]:
     async def submit_txs(request: Request) -> JSONResponse:
         try:
             body = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
             return _error(400, "invalid_request", 'the body must be JSON {"txs": [base64, ...]}')
         txs = body.get("txs") if isinstance(body, dict) else None
         if not isinstance(txs, list) or not all(isinstance(t, str) for t in txs):

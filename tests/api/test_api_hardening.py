@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from api_helpers import error_messages, gql
+from starlette.requests import Request
 
+from qos_api.pinning import Failure, parse_pin, parse_query
 from qos_node.port import LocalNodePort
 
 pytestmark = pytest.mark.anyio
@@ -102,3 +105,23 @@ async def test_mutation_over_get_is_refused(client: httpx.AsyncClient) -> None:
         "/graphql", params={"query": 'mutation { submitTransaction(signedTx: "") { __typename } }'}
     )
     assert 400 <= r.status_code < 500
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000  # 200 KB, under the body limit; json.loads recurses
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/txs"])
+async def test_deeply_nested_json_is_a_client_error(client: httpx.AsyncClient, path: str) -> None:
+    r = await client.post(path, content=DEEP, headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500, r.text
+
+
+def test_deeply_nested_pin_bodies_and_meta_are_400() -> None:
+    with pytest.raises(Failure) as exc:
+        parse_pin(DEEP)
+    assert exc.value.status == 400
+    query = urlencode({"meta": DEEP.decode()}).encode()
+    request = Request({"type": "http", "query_string": query, "headers": []})
+    with pytest.raises(Failure) as exc:
+        parse_query(request)
+    assert exc.value.status == 400
