@@ -73,6 +73,7 @@ BUFFERS = 4
 SEGMENT_BYTES = 256 << 20
 COMMIT_BYTES = 64 << 20
 _O_DIRECT: int = getattr(os, "O_DIRECT", 0)
+_CID_PAGE = 10_000  # rows per page of iter_cids
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY AUTOINCREMENT, "
@@ -676,9 +677,18 @@ class PackBlockstore:
         return cur.rowcount
 
     def iter_cids(self) -> Iterator[CID]:
-        for (mh,) in self._query("SELECT mh FROM blocks ORDER BY mh"):
-            if isinstance(mh, bytes):
-                yield CID(1, RAW, mh)
+        """Every block, in multihash order, read in pages (memory bounded at any size)."""
+        after = b""
+        while True:
+            rows = self._query(
+                "SELECT mh FROM blocks WHERE mh > ? ORDER BY mh LIMIT ?", (after, _CID_PAGE)
+            )
+            for (mh,) in rows:
+                if isinstance(mh, bytes):
+                    yield CID(1, RAW, mh)
+            if len(rows) < _CID_PAGE:
+                return
+            after = rows[-1][0]
 
     # ------------------------------------------------------------ space
 
@@ -752,14 +762,15 @@ class PackBlockstore:
     # ------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
+        # closed and the idle list taken in one step: a batch released after this seals
+        # its own segment (``_release``) instead of joining a list nobody seals
         with self._segments_lock:
             if self._closed:
                 return
+            self._closed = True
             idle, self._idle = self._idle, []
         for seg in idle:
             self._seal(seg)
-        with self._segments_lock:
-            self._closed = True
         with self._db_lock:
             self._db.close()
 

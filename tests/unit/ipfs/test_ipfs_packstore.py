@@ -538,3 +538,14 @@ def test_two_processes_write_one_store_at_once(tmp_path: Path) -> None:
         assert all(store.get(cid) == data for cid, data in expected)
         assert {c.multihash for c in store.iter_cids()} == {c.multihash for c, _ in expected}
         assert len({seg for seg, _, _ in index_rows(store)}) >= 2  # a segment per writer
+
+
+def test_iter_cids_reads_in_pages_and_misses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("qos_ipfs.packstore._CID_PAGE", 3)
+    items = blocks(10, 100, seed=7)
+    with PackBlockstore(tmp_path) as store:
+        store.put_many(items)
+        listed = list(store.iter_cids())
+    assert [c.multihash for c in listed] == sorted(c.multihash for c, _ in items)
