@@ -26,7 +26,7 @@ from qos_chain.consensus.events import (
 from qos_chain.consensus.solo import SoloConfig, SoloEngine
 from qos_chain.consensus.timeouts import TimeoutConfig
 from qos_chain.consensus.wal import ConsensusWal
-from qos_chain.consensus.wire import BlockWithCommit, split_tx_payload
+from qos_chain.consensus.wire import MAX_TX_BATCH_TXS, BlockWithCommit, split_tx_payload
 from qos_chain.errors import ChainError, DecodeError, MempoolError, StoreError
 from qos_chain.execution import AppliedBlock, BlockExecutor
 from qos_chain.genesis import Genesis
@@ -38,6 +38,28 @@ from qos_chain.store import BlockStore
 from qos_chain.types import Block, Commit, CommitFlag, CommitSig, Proposal, Vote, VoteType, tx_hash
 
 log = logging.getLogger("qos.chain")
+
+
+STATE_DEPENDENT_TX_CODES = frozenset(
+    {
+        "nonce_too_low",
+        "nonce_too_high",
+        "insufficient_funds",
+        "insufficient_fee_funds",
+        "tx_timed_out",
+    }
+)
+"""check_tx refusals an honest peer can cause (the state moved on since it sent the tx);
+every other refusal of a peer's tx (decode, signature, stateless validation) counts
+against the peer (ChainNode.receive_tx)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedTxs:
+    """What became of a peer's TX payload (ChainNode.receive_tx)."""
+
+    admitted: int
+    invalid: int
 
 
 class TxRejected(ChainError):
@@ -69,6 +91,7 @@ class ChainNode:
         check_code_names: Callable[[CheckTxResult], str] | None = None,
         timeouts: TimeoutConfig | None = None,
         wal: ConsensusWal | None = None,
+        min_tx_bytes: int = 1,
     ) -> None:
         self.genesis = genesis
         self.store = store
@@ -78,6 +101,8 @@ class ChainNode:
         self.privval = privval
         self._solo_config = solo
         self._code_name = check_code_names or (lambda r: f"{r.codespace}:{r.code}")
+        # a peer's TX payload holding a shorter tx is refused (QOS: MIN_SIGNED_TX_BYTES)
+        self.min_tx_bytes = min_tx_bytes
         self._listeners: list[CommitListener] = []
         self._seq = 0
         self._state: ChainState | None = None
@@ -263,12 +288,16 @@ class ChainNode:
         return self.bft.check_consensus(payload)
 
     def check_tx_message(self, payload: bytes) -> Verdict:
-        """Cheap stateless vetting of a gossiped tx (or TxBatch) before it is relayed."""
+        """Cheap stateless vetting of a gossiped tx (or TxBatch) before it is relayed:
+        REJECT a malformed batch, one of more than ``MAX_TX_BATCH_TXS`` txs (refused before
+        it is decoded) and one holding a tx over the mempool's size limit or under
+        ``min_tx_bytes``."""
         try:
-            txs = split_tx_payload(payload)
+            txs = split_tx_payload(payload, MAX_TX_BATCH_TXS)
         except DecodeError:
             return Verdict.REJECT
-        if not txs or any(len(tx) > self.mempool.config.max_tx_bytes for tx in txs):
+        lo, hi = self.min_tx_bytes, self.mempool.config.max_tx_bytes
+        if not txs or any(not lo <= len(tx) <= hi for tx in txs):
             return Verdict.REJECT
         if all(tx_hash(tx) in self.mempool for tx in txs):
             return Verdict.IGNORE
@@ -278,18 +307,24 @@ class ChainNode:
         if self.bft is not None:
             self.bft.on_consensus(payload, peer, now)
 
-    def receive_tx(self, payload: bytes, now: int) -> int:
-        """Txs gossiped by a peer (a raw tx or a TxBatch): admitted like a client's, not
-        re-published (gossip relays). Returns how many were admitted."""
+    def receive_tx(self, payload: bytes, now: int) -> ReceivedTxs:
+        """Txs sent by a peer (a raw tx or a TxBatch): admitted like a client's, not
+        re-published (gossip relays). Returns how many were admitted and how many were
+        invalid whatever the state (malformed, badly signed: the caller penalises the
+        peer); a tx refused for the state it meets (nonce, funds, a full pool, already
+        known) is neither."""
         try:
-            txs = split_tx_payload(payload)
+            txs = split_tx_payload(payload, MAX_TX_BATCH_TXS)
         except DecodeError:
-            return 0
+            return ReceivedTxs(0, 1)
         results = self._admit_many(txs, CheckTxKind.NEW)  # one SQLite transaction
         admitted = sum(isinstance(r, SubmitResult) for r in results)
+        invalid = sum(
+            isinstance(r, TxRejected) and r.code not in STATE_DEPENDENT_TX_CODES for r in results
+        )
         if admitted:
             self._txs_new = True
-        return admitted
+        return ReceivedTxs(admitted, invalid)
 
     def receive_evidence(self, payload: bytes) -> Verdict:
         if self.bft is None:

@@ -8,7 +8,8 @@ The chain node is sans-I/O; this runtime performs its effects and feeds it input
 * a sync task asks peers that report a greater height for blocks (catch-up for restarted,
   partitioned, new and non-validator nodes);
 * the network's message validator runs the node's cheap checks *before* a message is
-  delivered or relayed, so invalid messages count against their sender;
+  delivered or relayed, so invalid messages count against their sender; a TX message
+  whose txs then fail the full stateless check (decode, signature) counts too;
 * the txs admitted since the last flush leave as one TxBatch: directly to the validator
   peers when this node is a validator (``send_txs``), else by gossip;
 * with a blockstore, the node serves its IPFS blocks to peers (/qos/blocks/1.0.0) and
@@ -171,7 +172,9 @@ class NodeRuntime:
         if msg.kind is MessageKind.CONSENSUS:
             self.node.receive_consensus(msg.payload, str(msg.peer), now)
         elif msg.kind is MessageKind.TX:
-            self.node.receive_tx(msg.payload, now)
+            got = self.node.receive_tx(msg.payload, now)
+            if got.invalid:  # passed the cheap check but not the full one: the peer's fault
+                self.network.penalise(msg.peer, f"{got.invalid} invalid txs in a TX message")
         else:
             self.node.receive_evidence(msg.payload)
 

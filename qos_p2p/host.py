@@ -557,6 +557,12 @@ class Libp2pNetwork:
         if state.status is None or self._nursery is None:
             await _reset(stream)
             return
+        if kind is MessageKind.TX and not (self.is_validator and state.status.is_validator):
+            # direct txs run among validators only; anyone else gossips (GossipSub)
+            self._counters.inc("txs_direct_refused")
+            log.info("refused a %s stream from %s (not among validators)", TX_PROTOCOL, peer)
+            await _reset(stream)
+            return
         counter = "consensus_received" if kind is MessageKind.CONSENSUS else "txs_direct_received"
         try:
             while True:
@@ -592,6 +598,9 @@ class Libp2pNetwork:
         else:
             self._counters.inc("ignored")
         return False
+
+    def penalise(self, peer: PeerId, reason: str) -> None:
+        self._penalise(peer, reason)
 
     def _penalise(self, peer: PeerId, reason: str) -> None:
         self._counters.inc("rejected")

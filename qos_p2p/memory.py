@@ -292,8 +292,11 @@ class MemoryNetwork:
 
     def _bad_blocks(self, peer: PeerId, reason: str) -> None:
         self._counters.inc("blocks_rejected")
+        self.penalise(peer, reason)
+
+    def penalise(self, peer: PeerId, reason: str) -> None:
         self._counters.inc("rejected")
-        log.info("rejected a block answer from %s: %s", peer, reason)
+        log.info("rejected a message from %s: %s", peer, reason)
         if self._scores.rejected(peer, trio.current_time()):
             self._counters.inc("peers_banned")
             log.warning("banned peer %s (score under threshold)", peer)

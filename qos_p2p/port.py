@@ -152,6 +152,7 @@ class NetworkStats:
     txs_direct_sent: int = 0  # tx frames written to validator peers' direct tx streams
     txs_direct_received: int = 0
     txs_direct_dropped: int = 0  # tx stream queue overflow (the txs ride in our proposals)
+    txs_direct_refused: int = 0  # tx streams refused: the peer (or we) is not a validator
     blocks_served: int = 0  # IPFS blocks sent to peers (/qos/blocks/1.0.0)
     blocks_fetched: int = 0  # IPFS blocks received and verified
     blocks_rejected: int = 0  # IPFS blocks that did not match their CID (peer penalised)
@@ -246,6 +247,11 @@ class Network(Protocol):
 
     async def request_blocks(self, peer: PeerId, start: int, count: int) -> list[bytes]:
         """Ask `peer` for up to `count` blocks from `start` (bounded by `limits`)."""
+        ...
+
+    def penalise(self, peer: PeerId, reason: str) -> None:
+        """Count a delivered message that the node found invalid against `peer` (as a
+        rejection by the validator: the peer is banned under the threshold)."""
         ...
 
     def inbound(self) -> trio.MemoryReceiveChannel[InboundMessage]:

@@ -39,21 +39,36 @@ class TxBatch:
 
 TX_BATCH_TAG = codec.uvarint(33)
 
+MAX_TX_BATCH_TXS = 4096
+"""At most this many txs in one TxBatch (docs/protocol.md): a peer's batch over it is
+refused before it is decoded, so one message costs at most this many tx checks."""
 
-def split_tx_payload(payload: bytes) -> tuple[bytes, ...]:
-    """The txs in a TX gossip payload; raises DecodeError for a malformed batch."""
+MIN_SIGNED_TX_BYTES = 128
+"""The smallest encodable signed QOS tx (qos_app.tx): one ed25519 signature (32-byte key,
+64-byte signature), a 20-byte sender, every other field empty. A node running the QOS app
+refuses a TX payload holding a shorter tx (``ChainNode(min_tx_bytes=...)``)."""
+
+
+def split_tx_payload(payload: bytes, max_txs: int = MAX_TX_BATCH_TXS) -> tuple[bytes, ...]:
+    """The txs in a TX gossip payload; raises DecodeError for a malformed batch or one of
+    more than ``max_txs`` txs (counted before anything is decoded)."""
     if payload.startswith(TX_BATCH_TAG):
+        r = codec.Reader(payload[len(TX_BATCH_TAG) :])
+        count = r.uvarint()
+        if count > max_txs:
+            raise DecodeError(f"a TxBatch of {count} txs exceeds {max_txs}")
         return codec.decode(TxBatch, payload).txs
     return (payload,)
 
 
-def batch_txs(txs: list[bytes], max_bytes: int) -> list[bytes]:
-    """Pack txs into gossip payloads of at most ``max_bytes`` (a lone tx stays raw)."""
+def batch_txs(txs: list[bytes], max_bytes: int, max_txs: int = MAX_TX_BATCH_TXS) -> list[bytes]:
+    """Pack txs into gossip payloads of at most ``max_bytes`` and ``max_txs`` txs (a lone
+    tx stays raw)."""
     out: list[bytes] = []
     group: list[bytes] = []
     size = 0
     for tx in txs:
-        if group and size + len(tx) + 8 > max_bytes:
+        if group and (size + len(tx) + 8 > max_bytes or len(group) >= max_txs):
             out.append(group[0] if len(group) == 1 else codec.encode(TxBatch(tuple(group))))
             group, size = [], 0
         group.append(tx)

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import trio
 
-from qos_chain.node import ChainNode
+from qos_chain.node import ChainNode, ReceivedTxs
 from qos_node.runtime import NodeRuntime
 from qos_p2p.port import InboundMessage, MessageKind, Network, PeerId
 
@@ -19,9 +19,9 @@ class RecordingNode:
     def receive_consensus(self, payload: bytes, peer: str, now: int) -> None:
         self.seen.append(payload)
 
-    def receive_tx(self, payload: bytes, now: int) -> int:
+    def receive_tx(self, payload: bytes, now: int) -> ReceivedTxs:
         self.seen.append(payload)
-        return 1
+        return ReceivedTxs(1, 2 if payload.startswith(b"bad") else 0)
 
     def receive_evidence(self, payload: bytes) -> None:
         self.seen.append(payload)
@@ -30,13 +30,17 @@ class RecordingNode:
 class ChannelNetwork:
     def __init__(self, channel: trio.MemoryReceiveChannel[InboundMessage]) -> None:
         self.channel = channel
+        self.penalised: list[tuple[PeerId, str]] = []
+
+    def penalise(self, peer: PeerId, reason: str) -> None:
+        self.penalised.append((peer, reason))
 
     def inbound(self) -> trio.MemoryReceiveChannel[InboundMessage]:
         return self.channel
 
 
-def msg(kind: MessageKind, payload: bytes) -> InboundMessage:
-    return InboundMessage(PeerId("p"), kind, payload)
+def msg(kind: MessageKind, payload: bytes, peer: str = "p") -> InboundMessage:
+    return InboundMessage(PeerId(peer), kind, payload)
 
 
 def test_consensus_overtakes_waiting_tx_messages() -> None:
@@ -87,3 +91,21 @@ def test_a_vote_arriving_during_tx_admission_goes_next() -> None:
 
     trio.run(main)
     assert node.seen == [b"tx0", b"vote", b"tx1", b"tx2", b"tx3", b"tx4"]
+
+
+def test_invalid_txs_in_a_delivered_message_count_against_its_peer() -> None:
+    node = RecordingNode()
+    send, recv = trio.open_memory_channel[InboundMessage](100)
+    net = ChannelNetwork(recv)
+
+    async def main() -> None:
+        send.send_nowait(msg(MessageKind.TX, b"good", "honest"))
+        send.send_nowait(msg(MessageKind.TX, b"bad-sigs", "liar"))
+        send.close()
+        rt = NodeRuntime(cast(ChainNode, node), cast(Network, net))
+        with trio.fail_after(5):
+            await rt._inbound_loop()
+
+    trio.run(main)
+    assert node.seen == [b"good", b"bad-sigs"]
+    assert net.penalised == [(PeerId("liar"), "2 invalid txs in a TX message")]

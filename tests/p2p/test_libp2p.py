@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
 from multiaddr import Multiaddr
 
+from qos_p2p.direct import TX_PROTOCOL
+from qos_p2p.framing import write_frame
 from qos_p2p.host import Libp2pNetwork
 from qos_p2p.keys import NodeKeyError, generate_node_key, load_or_create_node_key
 from qos_p2p.port import Accept, MessageKind, Reject, Verdict
@@ -100,6 +103,36 @@ def test_rejected_gossip_is_not_relayed() -> None:
             assert at_c.peer == a.peer_id
             assert b.stats().rejected == 1
             assert {p.peer_id: p.score for p in b.peers()}[a.peer_id] < 0
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
+def test_direct_tx_streams_are_refused_outside_the_validators() -> None:
+    """/qos/txs/1.0.0 runs among validators: a full node's tx stream to a validator (and
+    a validator's to a full node) is reset, counted, and delivers nothing."""
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            v = Libp2pNetwork(generate_node_key(), chain_id=CHAIN, seed=1)
+            await nursery.start(v.run)
+            f = Libp2pNetwork(
+                generate_node_key(),
+                chain_id=CHAIN,
+                bootstrap=[v.listen_addrs()[0]],
+                is_validator=False,
+                seed=2,
+            )
+            await nursery.start(f.run)
+            await wait_until(_paired(v, f), 15)
+            for sender, receiver in ((f, v), (v, f)):
+                with contextlib.suppress(Exception):  # the reset may beat the open or write
+                    stream = await sender._open(receiver.peer_id, TX_PROTOCOL)
+                    await write_frame(stream, b"tx" * 100)
+                await wait_until(lambda r=receiver: r.stats().txs_direct_refused == 1, 10)
+                assert receiver.stats().txs_direct_received == 0
+                with pytest.raises(trio.WouldBlock):
+                    receiver.inbound().receive_nowait()
             nursery.cancel_scope.cancel()
 
     trio.run(main)
