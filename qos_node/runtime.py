@@ -4,7 +4,8 @@ The chain node is sans-I/O; this runtime performs its effects and feeds it input
 
 * a driver task calls ``node.step(now)``, flushes ``node.take_outbox()`` to the network
   and sleeps until the node's deadline or until new work arrives;
-* an inbound task hands validated network messages to the node (consensus, txs, evidence);
+* an inbound task hands validated network messages to the node (consensus, txs, evidence),
+  consensus and evidence ahead of a byte-bounded backlog of tx messages;
 * a sync task asks peers that report a greater height for blocks (catch-up for restarted,
   partitioned, new and non-validator nodes);
 * the network's message validator runs the node's cheap checks *before* a message is
@@ -58,7 +59,7 @@ log = logging.getLogger("qos.runtime")
 SYNC_POLL_S = 1.0
 TX_BATCH_BYTES = 256 * 1024  # well under the gossip message limit
 MAX_IDLE_S = 0.5
-TX_PENDING = 64  # tx messages taken off the inbound channel ahead of their admission
+TX_BACKLOG_BYTES = 64 * 1024 * 1024  # tx messages taken off the inbound channel, unadmitted
 
 
 def _verdict(v: Verdict, reason: str) -> NetVerdict:
@@ -76,6 +77,7 @@ class NodeRuntime:
         network: Network,
         clock: Callable[[], int] = time.time_ns,
         blocks: Blockstore | None = None,
+        tx_backlog_bytes: int = TX_BACKLOG_BYTES,
     ) -> None:
         self.node = node
         self.network = network
@@ -85,6 +87,10 @@ class NodeRuntime:
         self._nursery: trio.Nursery | None = None
         self._fetching: set[PeerId] = set()
         self.token: trio.lowlevel.TrioToken | None = None
+        self.tx_backlog_bytes = tx_backlog_bytes
+        self.txs_dropped = 0  # tx messages dropped over the backlog bound (recoverable)
+        self._backlog: deque[InboundMessage] = deque()
+        self._backlog_size = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -129,43 +135,59 @@ class NodeRuntime:
     # ------------------------------------------------------------------ tasks
 
     async def _inbound_loop(self) -> None:
-        """Deliver inbound messages, consensus and evidence ahead of txs: tx messages wait
-        in a short local queue (at most ``TX_PENDING``) and are admitted one per turn, and
-        before each turn every message already waiting in the channel is taken, so a
-        proposal or vote does not queue behind the admission of tx batches (a signature
-        check per tx); the driver runs (sends our votes) between turns."""
-        pending: deque[InboundMessage] = deque()
+        """Deliver inbound messages, consensus and evidence ahead of txs: before each tx
+        admission every message waiting in the channel is taken, consensus and evidence
+        delivered at once, tx messages queued in a local backlog bounded in bytes
+        (``tx_backlog_bytes``); so a proposal or vote never queues behind the admission of
+        tx batches (a signature check per tx), however many wait. Tx messages over the
+        bound are dropped and counted (``txs_dropped``): their txs stay in the sender's
+        mempool and reach us in its proposal, and clients resubmit. The driver runs (sends
+        our votes) between admissions."""
         async with self.network.inbound() as inbound:
             while True:
-                if not pending:
+                if not self._backlog:
                     try:
                         msg = await inbound.receive()
                     except trio.EndOfChannel:
                         return
-                    urgent = self._take(msg, pending)
+                    urgent = self._take(msg)
                 else:
                     urgent = False
-                while len(pending) < TX_PENDING:
+                while True:  # everything waiting: at most the channel's capacity
                     try:
                         msg = inbound.receive_nowait()
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                    urgent = self._take(msg, pending) or urgent
+                    urgent = self._take(msg) or urgent
                 if urgent:
                     self.wake()
                     await trio.lowlevel.checkpoint()
-                if pending:
-                    self._deliver(pending.popleft())
+                if self._backlog:
+                    msg = self._backlog.popleft()
+                    self._backlog_size -= len(msg.payload)
+                    self._deliver(msg)
                     self.wake()
                     await trio.lowlevel.checkpoint()
 
-    def _take(self, msg: InboundMessage, pending: deque[InboundMessage]) -> bool:
-        """Deliver a consensus or evidence message now (True); queue a tx message."""
-        if msg.kind is MessageKind.TX:
-            pending.append(msg)
+    def _take(self, msg: InboundMessage) -> bool:
+        """Deliver a consensus or evidence message now (True); queue a tx message, or drop
+        it (counted) when the backlog is over its byte bound."""
+        if msg.kind is not MessageKind.TX:
+            self._deliver(msg)
+            return True
+        if self._backlog_size + len(msg.payload) > self.tx_backlog_bytes:
+            if not self.txs_dropped % 100:
+                log.warning(
+                    "tx backlog over %d bytes: dropped a tx message from %s (%d so far)",
+                    self.tx_backlog_bytes,
+                    msg.peer,
+                    self.txs_dropped + 1,
+                )
+            self.txs_dropped += 1
             return False
-        self._deliver(msg)
-        return True
+        self._backlog.append(msg)
+        self._backlog_size += len(msg.payload)
+        return False
 
     def _deliver(self, msg: InboundMessage) -> None:
         now = self.clock()
