@@ -12,7 +12,8 @@ The chain node is sans-I/O; this runtime performs its effects and feeds it input
   delivered or relayed, so invalid messages count against their sender; a TX message
   whose txs then fail the full stateless check (decode, signature) counts too;
 * the txs admitted since the last flush leave as one TxBatch: directly to the validator
-  peers when this node is a validator (``send_txs``), else by gossip;
+  peers when this node is a validator (``send_txs``), and by gossip as well when some
+  other validator has no live direct link (or this node is not a validator);
 * with a blockstore, the node serves its IPFS blocks to peers (/qos/blocks/1.0.0) and
   :meth:`NodeRuntime.fetch_dag` pulls a DAG from peers into it (qos_node.block_exchange).
 
@@ -216,9 +217,11 @@ class NodeRuntime:
         effects = self.node.take_outbox()
         txs = [e.payload for e in effects if isinstance(e, PublishTx)]
         if txs:  # one message per flush, not one per tx
+            others = self._other_validators()
             for payload in batch_txs(txs, TX_BATCH_BYTES):
                 try:  # a validator: direct to the validators; a full node: gossip
-                    if await self.network.send_txs(payload) == 0:
+                    sent = await self.network.send_txs(payload)
+                    if sent == 0 or sent < others:  # some validator has no live link
                         await self.network.publish_tx(payload)
                 except P2PError as exc:  # peers also get these txs in blocks
                     log.debug("tx broadcast failed: %s", exc)
@@ -232,6 +235,11 @@ class NodeRuntime:
                     self._fetch_soon(PeerId(eff.peer), eff.start, eff.count)
             except P2PError as exc:  # lossy by design: re-gossip and sync recover
                 log.debug("network effect %s failed: %s", type(eff).__name__, exc)
+
+    def _other_validators(self) -> int:
+        vals = self.node.state.validators
+        mine = vals.index_of(self.node.privval.address) is not None
+        return len(vals.validators) - mine
 
     def _fetch_soon(self, peer: PeerId, start: int, count: int) -> None:
         if peer in self._fetching or self._nursery is None:

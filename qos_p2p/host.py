@@ -44,6 +44,7 @@ from qos_p2p.limits import (
     DIAL_TIMEOUT_S,
     HANDSHAKE_TIMEOUT_S,
     INBOUND_QUEUE,
+    LINK_STABLE_S,
     MAX_STATUS_BYTES,
     MAX_SYNC_REQUEST_BYTES,
     PEER_OUTBOUND_QUEUE,
@@ -124,6 +125,7 @@ class _Peer:
     link: DirectLink | None = None
     tx_link: DirectLink | None = None
     addrs: tuple[str, ...] = ()
+    backoff: dict[str, float] = field(default_factory=dict)  # next link reopen delay, by protocol
 
 
 class _Notifee(INotifee):
@@ -511,10 +513,24 @@ class Libp2pNetwork:
         except Exception as exc:  # the stream broke: the peer is gone or misbehaving
             log.info("%s link to %s ended: %s", link.protocol, link.peer, exc)
         state = self._peers.get(link.peer)
-        if state is None or not self._is_connected(link.peer):
+        if state is None or not self._current(link, state):
             return
-        if link is state.link or link is state.tx_link:
-            self._start_link(link.peer, state, link.protocol)  # same connection, new stream
+        # Same connection, new stream: at once after a stable link; else with exponential
+        # backoff (a peer refusing the protocol is not reopened in a tight loop).
+        opened = link.opened_at
+        if opened is not None and trio.current_time() - opened >= LINK_STABLE_S:
+            state.backoff.pop(link.protocol, None)
+        else:
+            delay = state.backoff.get(link.protocol, RECONNECT_BACKOFF_MIN_S)
+            state.backoff[link.protocol] = min(delay * 2, RECONNECT_BACKOFF_MAX_S)
+            await trio.sleep(delay * (0.5 + self._rng.random()))
+            if self._peers.get(link.peer) is not state or not self._current(link, state):
+                return
+        self._start_link(link.peer, state, link.protocol)
+
+    def _current(self, link: DirectLink, state: _Peer) -> bool:
+        """`link` is still the peer's link for its protocol, on a live connection."""
+        return (link is state.link or link is state.tx_link) and self._is_connected(link.peer)
 
     async def send_consensus(self, payload: bytes) -> None:
         self._require_running()
@@ -537,9 +553,10 @@ class Libp2pNetwork:
             raise
         sent = 0
         for state in list(self._peers.values()):
-            if state.tx_link is not None and not state.tx_link.closed:
-                state.tx_link.offer(payload)
-                sent += 1
+            link = state.tx_link
+            if link is not None and not link.closed:
+                link.offer(payload)  # an opening link writes it once its stream is up
+                sent += link.up  # counted only over a live stream: else the caller gossips
         await trio.lowlevel.checkpoint()
         return sent
 

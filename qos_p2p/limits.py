@@ -49,3 +49,4 @@ HANDSHAKE_TIMEOUT_S = 5.0
 DIAL_TIMEOUT_S = 5.0
 RECONNECT_BACKOFF_MIN_S = 0.25
 RECONNECT_BACKOFF_MAX_S = 10.0
+LINK_STABLE_S = 10.0  # a direct link up this long reopens at once when it breaks (no backoff)

@@ -239,8 +239,9 @@ class Network(Protocol):
 
     async def send_txs(self, payload: bytes) -> int:
         """Send a TX payload directly to every connected validator peer (not relayed) if
-        this node is a validator; returns how many peers it was queued for (0: nobody,
-        e.g. a full node, which gossips with ``publish_tx`` instead)."""
+        this node is a validator; returns how many of them it went to over a live link
+        (0: nobody, e.g. a full node). The caller gossips it (``publish_tx``) as well when
+        that is fewer than the other validators."""
         ...
 
     async def publish_evidence(self, payload: bytes) -> None: ...

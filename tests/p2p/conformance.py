@@ -78,6 +78,9 @@ async def direct_txs_reach_every_validator(nets: Nets) -> None:
         c.set_validator(_reject_bad)
         sent = [f"txs-{i:04d}".encode() + b"x" * 2000 for i in range(300)]
         got: dict[Network, list[InboundMessage]] = {b: [], c: []}
+        with trio.fail_after(15):  # send_txs counts a peer once its tx stream is up
+            while await a.send_txs(b"dup-probe") < 2:  # ignored by b and c: not delivered
+                await trio.sleep(0.005)  # sleep-ok: poll interval of a deadline-bounded wait
         for start in range(0, 300, 50):  # in steps, within the per-peer queue bound
             chunk = sent[start : start + 50]
             if start == 150:

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
 from libp2p import create_yamux_muxer_option, new_host
+from libp2p.custom_types import TProtocol
 from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
 from multiaddr import Multiaddr
 
-from qos_p2p.direct import TX_PROTOCOL
+from qos_p2p.direct import CONSENSUS_PROTOCOL, TX_PROTOCOL
 from qos_p2p.framing import write_frame
 from qos_p2p.host import Libp2pNetwork
 from qos_p2p.keys import NodeKeyError, generate_node_key, load_or_create_node_key
-from qos_p2p.port import Accept, MessageKind, Reject, Verdict
+from qos_p2p.limits import RECONNECT_BACKOFF_MIN_S
+from qos_p2p.port import Accept, MessageKind, PeerId, Reject, Verdict
 from tests.p2p.harness import CHAIN, collect, free_port, libp2p_nets, wait_until
 
 
@@ -133,6 +137,43 @@ def test_direct_tx_streams_are_refused_outside_the_validators() -> None:
                 assert receiver.stats().txs_direct_received == 0
                 with pytest.raises(trio.WouldBlock):
                     receiver.inbound().receive_nowait()
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
+def test_a_validator_without_the_tx_protocol_is_retried_with_backoff() -> None:
+    """b serves no /qos/txs/1.0.0: a's tx link to it is reopened with growing delays (not
+    in a tight loop), send_txs does not count b (the runtime gossips instead), and the
+    consensus link to b works meanwhile."""
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            b = Libp2pNetwork(generate_node_key(), chain_id=CHAIN, seed=2)
+            await nursery.start(b.run)
+            b._host.remove_stream_handler(TProtocol(TX_PROTOCOL))
+            a = Libp2pNetwork(
+                generate_node_key(), chain_id=CHAIN, bootstrap=[b.listen_addrs()[0]], seed=1
+            )
+            starts: list[float] = []
+            real_start = a._start_link
+
+            def record(peer: PeerId, state: Any, protocol: str = CONSENSUS_PROTOCOL) -> None:
+                if protocol == TX_PROTOCOL:
+                    starts.append(trio.current_time())
+                real_start(peer, state, protocol)
+
+            a._start_link = record  # type: ignore[method-assign]
+            await nursery.start(a.run)
+            await wait_until(_paired(a, b), 15)
+            await wait_until(lambda: len(starts) >= 5, 20, "five tx link attempts")
+            gaps = [t1 - t0 for t0, t1 in itertools.pairwise(starts)]
+            for i, gap in enumerate(gaps[:4]):  # 0.25 s doubling, jittered x0.5-1.5
+                assert gap >= 0.5 * RECONNECT_BACKOFF_MIN_S * 2**i, gaps
+            assert await a.send_txs(b"tx" * 100) == 0
+            await a.send_consensus(b"still-here")
+            (msg,) = await collect(b, 1, MessageKind.CONSENSUS)
+            assert msg.payload == b"still-here"
             nursery.cancel_scope.cancel()
 
     trio.run(main)
