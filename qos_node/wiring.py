@@ -13,6 +13,7 @@ from qos_chain.abci import CheckTxResult
 from qos_chain.consensus.solo import SoloConfig
 from qos_chain.consensus.timeouts import TimeoutConfig
 from qos_chain.consensus.wal import ConsensusWal
+from qos_chain.consensus.wire import MIN_SIGNED_TX_BYTES
 from qos_chain.db import open_database
 from qos_chain.execution import BlockExecutor
 from qos_chain.genesis import Genesis, load_genesis
@@ -86,6 +87,7 @@ def build_node(home: Home, now: int, config: NodeConfig | None = None) -> NodeBu
         check_code_names=code_name,
         timeouts=timeout_config(cfg),
         wal=ConsensusWal(home.data_dir / "cs.wal"),
+        min_tx_bytes=MIN_SIGNED_TX_BYTES,  # shorter is never a valid QOS tx: refuse peers'
     )
     node.start(now)
     return NodeBundle(home, cfg, genesis, db, store, app, node)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qos_app.tx import Fee, Tx, TxBody, TxSignature
 from qos_chain import codec
 from qos_chain.consensus.wire import MIN_SIGNED_TX_BYTES, TxBatch
 from qos_chain.node import ReceivedTxs
@@ -33,7 +34,15 @@ def test_invalid_txs_are_reported_and_state_refusals_are_not(tmp_path: Path) -> 
 def test_the_smallest_signed_tx_bound_holds(tmp_path: Path) -> None:
     t = make_test_node(tmp_path)
     assert len(t.transfer(TO, 1)) > MIN_SIGNED_TX_BYTES
-    t.node.min_tx_bytes = MIN_SIGNED_TX_BYTES
+    assert t.node.min_tx_bytes == MIN_SIGNED_TX_BYTES  # the QOS node is wired with it
     assert t.node.check_tx_message(t.transfer(TO, 1)) is Verdict.ACCEPT
     short = codec.encode(TxBatch((t.transfer(TO, 1), b"\x01" * (MIN_SIGNED_TX_BYTES - 1))))
     assert t.node.check_tx_message(short) is Verdict.REJECT
+
+
+def test_no_valid_tx_is_shorter_than_the_bound() -> None:
+    """Every stateless-valid tx has a 20-byte sender and one signature (32-byte key, 64-byte
+    signature); with every other field empty it encodes to exactly the bound."""
+    body = TxBody("", bytes(20), 0, (), Fee(0, None), "", None)
+    smallest = Tx(body, (TxSignature(bytes(32), bytes(64)),))
+    assert len(codec.encode(smallest)) == MIN_SIGNED_TX_BYTES
