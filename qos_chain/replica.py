@@ -13,9 +13,13 @@ messages, fires the deadline returned by :meth:`next_deadline` and drains ``outb
 * ``ReportEvidence`` -> kept for the next proposal and :class:`PublishEvidence`.
 
 Gossip is lossy, so every ``regossip_ns`` our own messages of the current height are sent
-again. A peer whose messages are for an older height gets the decided block with its commit
-(:class:`BlockWithCommit`); a message from a later height makes us ask that peer for blocks
-(:class:`RequestBlocks`), which come back through :meth:`apply_synced`.
+again. A message from a later height makes us ask that peer for blocks
+(:class:`RequestBlocks`), which come back through :meth:`apply_synced` (the pull path). A
+peer that still speaks of an older height after ``HELP_AFTER_NS``, or two heights back, and
+has sent nothing newer, is pushed the decided block with its commit
+(:class:`BlockWithCommit`). A late vote of a peer that decided as well is the common case
+under load (the 4th precommit arrives after +2/3 decided): pushing a block for it would
+cost a block read, an encode, the bytes on the wire and the peer's decode, for nothing.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("qos.consensus")
 
 REGOSSIP_NS = 1_000_000_000
+HELP_AFTER_NS = 1_000_000_000  # a peer still at the previous height this long: push it the block
 SYNC_RETRY_NS = 2_000_000_000
 SYNC_BATCH = 50
 DECODED_KEPT = 8
@@ -130,6 +135,7 @@ class BftDriver:
         self._sync_asked_at: dict[str, int] = {}
         self._height_started_at = 0  # when the current height's wait began (after a commit)
         self._helped: set[tuple[str, int]] = set()
+        self._peer_height: dict[str, int] = {}  # peer -> highest height it sent us
         # payload -> message decoded by check_consensus, taken by on_consensus (the same
         # bytes arrive in both: decode a proposal's block once); bounded, oldest out
         self._decoded: dict[bytes, ConsensusMessage] = {}
@@ -297,12 +303,20 @@ class BftDriver:
                 return
         height = message_height(msg)
         nxt = self.node.state.next_height
+        if isinstance(msg, BlockWithCommit):
+            if height < nxt:
+                return  # a peer thought us behind: it is not, and that says nothing of it
+        elif height > self._peer_height.get(peer, 0):
+            self._peer_height[peer] = height
         if height > nxt:
             self._ask_sync(peer, now)
             if height > nxt + 1:
                 return
         if height < nxt:
-            self._help_behind(peer, height)
+            if self._peer_height.get(peer, 0) == height and (
+                height < nxt - 1 or now - self._height_started_at >= HELP_AFTER_NS
+            ):
+                self._help_behind(peer, height)
             return
         if isinstance(msg, BlockWithCommit):
             if height == nxt:
