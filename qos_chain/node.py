@@ -220,8 +220,13 @@ class ChainNode:
         return results
 
     def _admit_many(
-        self, txs: Sequence[bytes], kind: CheckTxKind
+        self, txs: Sequence[bytes], kind: CheckTxKind, *, durable: bool = True
     ) -> list[SubmitResult | ChainError]:
+        """Admit ``txs`` in order; with ``durable`` (txs acknowledged to a client) the
+        admitted ones are persisted in one SQLite transaction before this returns, and if
+        that fails none of them stays in the pool. Txs from peers are kept in memory only:
+        nobody was promised them, and the node that acknowledged them persisted them (it
+        proposes them itself, and re-admits them after a restart)."""
         results: list[SubmitResult | ChainError] = []
         rows: list[tuple[bytes, int, bytes]] = []
         try:
@@ -234,7 +239,8 @@ class ChainNode:
                 self._seq += 1
                 rows.append((result.tx_hash, self._seq, tx))
                 results.append(result)
-            self.store.add_pending_many(rows)
+            if durable:
+                self.store.add_pending_many(rows)
         except BaseException:  # nothing admitted here may stay in the pool unpersisted
             for h, _, _ in reversed(rows):
                 self.mempool.remove(h)
@@ -317,7 +323,8 @@ class ChainNode:
             txs = split_tx_payload(payload, MAX_TX_BATCH_TXS)
         except DecodeError:
             return ReceivedTxs(0, 1)
-        results = self._admit_many(txs, CheckTxKind.NEW)  # one SQLite transaction
+        # not persisted: we acknowledged them to nobody, and their sender keeps them
+        results = self._admit_many(txs, CheckTxKind.NEW, durable=False)
         admitted = sum(isinstance(r, SubmitResult) for r in results)
         invalid = sum(
             isinstance(r, TxRejected) and r.code not in STATE_DEPENDENT_TX_CODES for r in results

@@ -46,3 +46,20 @@ def test_no_valid_tx_is_shorter_than_the_bound() -> None:
     body = TxBody("", bytes(20), 0, (), Fee(0, None), "", None)
     smallest = Tx(body, (TxSignature(bytes(32), bytes(64)),))
     assert len(codec.encode(smallest)) == MIN_SIGNED_TX_BYTES
+
+
+def test_peer_txs_stay_in_memory_and_client_txs_are_persisted(tmp_path: Path) -> None:
+    """A client's tx is acknowledged only once durable; a peer's tx was acknowledged to
+    nobody here (its node persisted it), so admitting it costs no SQLite write."""
+    t = make_test_node(tmp_path)
+    node = t.node
+    mine = t.transfer(TO, 1)
+    from_peer = t.transfer(TO, 2)
+    [result] = node.submit_txs([mine], t.now())
+    assert not isinstance(result, Exception)
+    assert node.receive_tx(codec.encode(TxBatch((from_peer,))), t.now()) == ReceivedTxs(1, 0)
+    assert len(node.mempool) == 2  # both proposable
+    assert node.store.pending() == [mine]
+    block = t.produce()
+    assert block.block.txs == (mine, from_peer)
+    assert node.store.pending() == []
