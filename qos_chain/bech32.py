@@ -30,14 +30,24 @@ _GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
 _CHARSET_INDEX = {c: i for i, c in enumerate(CHARSET)}
 
 
+def _generator_xor(top: int) -> int:
+    """The XOR of the generators selected by the 5 bits of ``top``: what BIP-173's inner
+    ``for i in range(5): chk ^= GEN[i] if ((top >> i) & 1) else 0`` adds for that ``top``."""
+    out = 0
+    for i, gen in enumerate(_GENERATOR):
+        if (top >> i) & 1:
+            out ^= gen
+    return out
+
+
+_GENERATOR_XOR = tuple(_generator_xor(top) for top in range(32))  # one lookup per symbol
+
+
 def _polymod(values: Iterable[int]) -> int:
     chk = 1
+    table = _GENERATOR_XOR
     for value in values:
-        top = chk >> 25
-        chk = (chk & 0x1FFFFFF) << 5 ^ value
-        for i, gen in enumerate(_GENERATOR):
-            if (top >> i) & 1:
-                chk ^= gen
+        chk = (chk & 0x1FFFFFF) << 5 ^ value ^ table[chk >> 25]
     return chk
 
 

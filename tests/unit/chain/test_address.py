@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 
 import pytest
 from hypothesis import given
@@ -175,3 +176,22 @@ def test_error_code_is_stable() -> None:
     with pytest.raises(InvalidAddress) as info:
         address_from_text("qos1")
     assert info.value.code == "invalid_address"
+
+
+def _reference_polymod(values: list[int]) -> int:
+    """BIP-173's reference ``bech32_polymod``, verbatim in structure."""
+    generator = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
+    chk = 1
+    for value in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ value
+        for i in range(5):
+            chk ^= generator[i] if ((top >> i) & 1) else 0
+    return chk
+
+
+def test_table_polymod_matches_the_reference() -> None:
+    rng = random.Random(173)
+    for n in range(0, 120):
+        values = [rng.randrange(32) for _ in range(n)]
+        assert bech32._polymod(values) == _reference_polymod(values)
