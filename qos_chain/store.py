@@ -100,14 +100,17 @@ class BlockStore:
         c.execute(
             "INSERT INTO commits (height, data) VALUES (?, ?)", (h.height, codec.encode(commit))
         )
+        hashes = [tx_hash(tx) for tx in block.txs]
         c.executemany(
             "INSERT INTO txs (height, idx, hash, data, result) VALUES (?, ?, ?, ?, ?)",
             [
-                (h.height, i, tx_hash(tx), tx, res)
-                for i, (tx, res) in enumerate(zip(block.txs, encoded_results, strict=True))
+                (h.height, i, txh, tx, res)
+                for i, (txh, tx, res) in enumerate(
+                    zip(hashes, block.txs, encoded_results, strict=True)
+                )
             ],
         )
-        c.executemany("DELETE FROM mempool WHERE hash = ?", [(tx_hash(tx),) for tx in block.txs])
+        c.executemany("DELETE FROM mempool WHERE hash = ?", [(txh,) for txh in hashes])
         c.executemany(
             "INSERT INTO evidence (height, idx, data) VALUES (?, ?, ?)",
             [(h.height, i, ev) for i, ev in enumerate(block.evidence)],
