@@ -8,6 +8,10 @@ The chain node is sans-I/O; this runtime performs its effects and feeds it input
   consensus and evidence ahead of a byte-bounded backlog of tx messages;
 * a sync task asks peers that report a greater height for blocks (catch-up for restarted,
   partitioned, new and non-validator nodes);
+* the network learns who is a validator from the node (``ValidatorAuth``): this node
+  signs the peer-binding statement with its consensus key while it is in the current
+  validator set, and a peer counts as a validator only with a proof by a key of the
+  current set (qos_p2p.binding); when the set changes, the peers are judged again;
 * the network's message validator runs the node's cheap checks *before* a message is
   delivered or relayed, so invalid messages count against their sender; a TX message
   whose txs then fail the full stateless check (decode, signature) counts too;
@@ -27,28 +31,35 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import trio
 
+from qos_chain.address import address_from_public_key
 from qos_chain.consensus.wire import batch_txs
 from qos_chain.errors import ChainError
 from qos_chain.node import ChainNode, SubmitResult
 from qos_chain.replica import PublishEvidence, PublishTx, RequestBlocks, SendConsensus, Verdict
+from qos_chain.types import ValidatorSet
 from qos_ipfs.blockstore import Blockstore
 from qos_ipfs.cid import CID
 from qos_ipfs.remote import FetchResult
 from qos_ipfs.remote import fetch_dag as fetch_dag_into
 from qos_node.block_exchange import blockstore_source, network_fetcher
+from qos_p2p import binding
 from qos_p2p.port import (
     Accept,
     Ignore,
     InboundMessage,
     MessageKind,
     Network,
+    NetworkStats,
     P2PError,
     PeerId,
     Reject,
+    ValidatorAuth,
+    ValidatorProof,
 )
 from qos_p2p.port import Verdict as NetVerdict
 
@@ -92,12 +103,15 @@ class NodeRuntime:
         self.txs_dropped = 0  # tx messages dropped over the backlog bound (recoverable)
         self._backlog: deque[InboundMessage] = deque()
         self._backlog_size = 0
+        self._validators: ValidatorSet | None = None  # the set the peers were judged with
 
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self.token = trio.lowlevel.current_trio_token()
         self.network.set_validator(self._validate)
+        self.network.set_validator_auth(ValidatorAuth(self._prove, self._is_validator_key))
+        self._validators = self.node.state.validators
         self.network.set_block_provider(self._serve_blocks)
         if self.blocks is not None:
             self.network.set_block_source(blockstore_source(self.blocks))
@@ -114,6 +128,10 @@ class NodeRuntime:
     def wake(self) -> None:
         self._wake.set()
 
+    def network_stats(self) -> NetworkStats:
+        """The network's counters, with the runtime's own (``txs_dropped``)."""
+        return replace(self.network.stats(), txs_dropped=self.txs_dropped)
+
     async def fetch_dag(self, root: CID, peer: PeerId | None = None) -> FetchResult:
         """Fetch every missing block of the DAG under `root` from peers into the node's
         blockstore (verified); BlocksUnavailable names what no peer had."""
@@ -129,6 +147,36 @@ class NodeRuntime:
         if kind is MessageKind.TX:
             return _verdict(self.node.check_tx_message(payload), "invalid transaction")
         return Accept()  # evidence is verified when the node receives it
+
+    def _prove(self, statement: bytes) -> ValidatorProof | None:
+        """Our validator's signature over the peer-binding statement, while we are in the
+        current validator set. Signs nothing but that statement (its own domain: never a
+        vote or proposal, so the double-sign guard has nothing to guard)."""
+        if not binding.is_statement(statement):
+            raise ValueError("asked to sign something that is not a peer-binding statement")
+        privval = self.node.privval
+        if self.node.state.validators.index_of(privval.address) is None:
+            return None
+        # The signer has no public "sign these bytes" (by design): reach its key here,
+        # for this one domain-separated statement.
+        signature = privval._key.sign(statement).signature
+        return ValidatorProof(privval.public_key, bytes(signature))
+
+    def _is_validator_key(self, public_key: bytes) -> bool:
+        vals = self.node.state.validators
+        i = vals.index_of(address_from_public_key(public_key))
+        return i is not None and vals.validators[i].public_key == public_key
+
+    def _check_validator_set(self) -> None:
+        """After a validator set change, judge the peers (and let them judge us) again."""
+        vals = self.node.state.validators
+        if vals is self._validators:
+            return
+        changed = vals != self._validators
+        self._validators = vals
+        if changed:
+            log.info("validator set changed: judging the peers' validator claims again")
+            self.network.revalidate_peers()
 
     async def _serve_blocks(self, start: int, count: int) -> list[bytes]:
         return self.node.serve_blocks(start, count)
@@ -206,6 +254,7 @@ class NodeRuntime:
             deadline = self.node.step(self.clock())
             await self._flush()
             self.network.set_height(self.node.state.last_block_height)
+            self._check_validator_set()
             wait = MAX_IDLE_S
             if deadline is not None:
                 wait = min(wait, max(0.0, (deadline - self.clock()) / 1e9))

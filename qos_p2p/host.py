@@ -5,7 +5,10 @@ negotiate), yamux only (mplex resets ~1 MiB answers), a persistent ed25519 node 
 Channels: consensus on direct persistent streams among validators (qos_p2p.direct); a
 validator's own txs on direct tx streams to the other validators (``send_txs``); txs of
 full nodes and evidence on GossipSub v1.1 (qos_p2p.gossip); status and block sync as
-request/response (qos_p2p.sync). Every received message passes the node's validator
+request/response (qos_p2p.sync). A peer is a validator only when its status carries a
+proof that binds its peer id to a key of the current validator set (qos_p2p.binding,
+checked with the node's ValidatorAuth); consensus and tx streams run only between
+proven validators. Every received message passes the node's validator
 before it is delivered or relayed; rejections score the sending peer (qos_p2p.scoring)
 and a peer under the threshold is disconnected and refused for a while. Configured
 peers, and validator peers met on inbound connections, are redialled with exponential
@@ -34,7 +37,8 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.tools.anyio_service import background_trio_service
 from multiaddr import Multiaddr
 
-from qos_p2p import blockx, gossip
+from qos_p2p import binding, blockx, gossip
+from qos_p2p.binding import ClaimCheck
 from qos_p2p.counters import Counters
 from qos_p2p.direct import CONSENSUS_PROTOCOL, TX_PROTOCOL, DirectLink
 from qos_p2p.framing import ByteStream, FrameError, FrameTooLarge, read_frame, write_frame
@@ -64,6 +68,7 @@ from qos_p2p.port import (
     MessageTooLarge,
     NetworkStats,
     NotRunning,
+    P2PError,
     PeerId,
     PeerInfo,
     PeerUnavailable,
@@ -71,6 +76,8 @@ from qos_p2p.port import (
     Status,
     SyncFailed,
     Validator,
+    ValidatorAuth,
+    ValidatorProof,
     Verdict,
     accept_all,
     check_size,
@@ -126,6 +133,12 @@ class _Peer:
     tx_link: DirectLink | None = None
     addrs: tuple[str, ...] = ()
     backoff: dict[str, float] = field(default_factory=dict)  # next link reopen delay, by protocol
+    check: ClaimCheck = ClaimCheck.NOT_CLAIMED  # its validator claim, judged on each status
+    judged: tuple[bool, str] | None = None  # the (claim, proof) judged last (penalise once)
+
+    @property
+    def validator(self) -> bool:
+        return self.check is ClaimCheck.VALIDATOR
 
 
 class _Notifee(INotifee):
@@ -178,6 +191,8 @@ class Libp2pNetwork:
         self._limits = limits
         self._height = 0
         self._validator: Validator = accept_all
+        self._auth: ValidatorAuth | None = None
+        self._proof: ValidatorProof | None = None  # ours, once the node signed it
         self._provider: BlockProvider | None = None
         self._block_source: BlockSource | None = None
         self._scores = PeerScores(ban_seconds=ban_seconds)
@@ -213,14 +228,43 @@ class Libp2pNetwork:
     def set_validator(self, validator: Validator) -> None:
         self._validator = validator
 
+    def set_validator_auth(self, auth: ValidatorAuth) -> None:
+        self._auth = auth
+        self._proof = None
+
     def set_block_provider(self, provider: BlockProvider) -> None:
         self._provider = provider
 
     def set_height(self, height: int) -> None:
         self._height = height
 
+    def _own_proof(self) -> ValidatorProof | None:
+        """Our proof while we are in the current validator set (None: not a validator)."""
+        auth = self._auth
+        if auth is None:
+            return None
+        if self._proof is None:  # signed once: the statement never changes
+            self._proof = auth.prove(binding.statement(self.chain_id, _peer_bytes(self.peer_id)))
+        if self._proof is None or not auth.is_validator_key(self._proof.public_key):
+            return None
+        return self._proof
+
+    def _am_validator(self) -> bool:
+        """We are a validator: proven with a ValidatorAuth, else as constructed."""
+        if self._auth is None:
+            return self.is_validator
+        return self._own_proof() is not None
+
     def _status(self) -> Status:
-        return Status(self.chain_id, self._height, self.peer_id, self.is_validator)
+        if self._auth is None:
+            return Status(self.chain_id, self._height, self.peer_id, self.is_validator)
+        proof = self._own_proof()
+        text = "" if proof is None else binding.encode_proof(proof)
+        return Status(self.chain_id, self._height, self.peer_id, proof is not None, text)
+
+    def peer_score(self, peer: PeerId) -> float:
+        """A peer's score, connected or not (a gossip publisher we never met has one)."""
+        return self._scores.score(peer)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -378,19 +422,77 @@ class Libp2pNetwork:
         state = self._state(peer)
         first = state.status is None
         state.status = status
+        self._judge_claim(peer, state)
         if first:
             if peer in self._met:
                 self._counters.inc("reconnects")
             self._met.add(peer)
             state.addrs = self._peer_addrs(peer)
-            if status.is_validator and self.is_validator:
-                self._start_link(peer, state)
-                self._start_link(peer, state, TX_PROTOCOL)
-            if status.is_validator and peer not in self._redial and state.addrs:
-                self._spawn(self._keep_dialled, None, (peer, state.addrs))
+        self._apply_role(peer, state)
+        if first:
             state.ready.set()
             self._notify_change()
         return True
+
+    def _judge_claim(self, peer: PeerId, state: _Peer) -> None:
+        """Judge the peer's validator claim (its last status) with the node's auth: a
+        claim without a valid proof makes a full node; a malformed or forged proof also
+        costs the peer a rejection (once per distinct proof, not per status exchange)."""
+        status = state.status
+        assert status is not None
+        auth = self._auth
+        if auth is None:  # no node knowledge (tests, demos): claims are trusted
+            state.check = ClaimCheck.VALIDATOR if status.is_validator else ClaimCheck.NOT_CLAIMED
+            return
+        check = binding.check_claim(
+            self.chain_id,
+            _peer_bytes(peer),
+            status.is_validator,
+            status.validator_proof,
+            auth.is_validator_key,
+        )
+        state.check = check
+        judged = (status.is_validator, status.validator_proof)
+        if check in (ClaimCheck.NOT_CLAIMED, ClaimCheck.VALIDATOR) or state.judged == judged:
+            state.judged = judged
+            return
+        state.judged = judged
+        if check in binding.PENALISED:
+            self._counters.inc("validator_proofs_invalid")
+            log.warning("peer %s claims validator with a %s proof", peer, check.value)
+            self._penalise(peer, f"{check.value} validator proof")
+        else:
+            self._counters.inc("validator_claims_unproven")
+            log.info("peer %s claims validator (%s): treated as a full node", peer, check.value)
+
+    def _apply_role(self, peer: PeerId, state: _Peer) -> None:
+        """Direct links iff the peer and we are validators; keep a validator dialled."""
+        if state.validator and self._am_validator():
+            if state.link is None or state.link.closed:
+                self._start_link(peer, state)
+            if state.tx_link is None or state.tx_link.closed:
+                self._start_link(peer, state, TX_PROTOCOL)
+        elif state.link is not None or state.tx_link is not None:
+            _close_links(state)
+            state.link = state.tx_link = None
+        if state.validator and peer not in self._redial and state.addrs:
+            self._spawn(self._keep_dialled, None, (peer, state.addrs))
+
+    def revalidate_peers(self) -> None:
+        """The validator set changed: re-judge every peer's last status now (links open
+        or close) and exchange statuses again, so peers re-judge us as well."""
+        for peer, state in list(self._peers.items()):
+            if state.status is None:
+                continue
+            self._judge_claim(peer, state)
+            self._apply_role(peer, state)
+            self._spawn(self._refresh_status, peer)
+
+    async def _refresh_status(self, peer: PeerId) -> None:
+        try:
+            await self.status_of(peer)
+        except P2PError as exc:  # gone or refused: the next connection re-handshakes
+            log.debug("status refresh with %s failed: %s", peer, exc)
 
     def _refuse(self, peer: PeerId, reason: str) -> bool:
         log.warning("refusing peer %s: %s", peer, reason)
@@ -574,15 +676,26 @@ class Libp2pNetwork:
         if state.status is None or self._nursery is None:
             await _reset(stream)
             return
-        if kind is MessageKind.TX and not (self.is_validator and state.status.is_validator):
-            # direct txs run among validators only; anyone else gossips (GossipSub)
-            self._counters.inc("txs_direct_refused")
-            log.info("refused a %s stream from %s (not among validators)", TX_PROTOCOL, peer)
+        if not (state.validator and self._am_validator()):
+            # direct streams run among proven validators only; anyone else gossips txs
+            # (GossipSub) and syncs blocks. A peer that opens one without even a valid
+            # claim breaks the protocol (penalised); a validator of a set we do not hold
+            # (yet, or any more) is not (our views may differ until it re-handshakes).
+            refused = "txs_direct_refused" if kind is MessageKind.TX else "consensus_refused"
+            self._counters.inc(refused)
+            log.info(
+                "refused a %s stream from %s (not among validators: %s)",
+                kind.value,
+                peer,
+                state.check.value,
+            )
+            if state.check not in (ClaimCheck.VALIDATOR, ClaimCheck.NOT_IN_SET):
+                self._penalise(peer, f"{kind.value} stream without a validator proof")
             await _reset(stream)
             return
         counter = "consensus_received" if kind is MessageKind.CONSENSUS else "txs_direct_received"
         try:
-            while True:
+            while state.validator:  # re-judged on each status exchange
                 payload = await read_frame(stream, max_bytes)
                 if self._judge(peer, kind, payload):
                     self._counters.inc(counter)
@@ -600,8 +713,11 @@ class Libp2pNetwork:
 
     # -- validation and scoring -------------------------------------------------
 
-    def _judge(self, peer: PeerId, kind: MessageKind, payload: bytes) -> bool:
-        """Run the node's validator; score the peer; True when the message is accepted."""
+    def _judge(
+        self, peer: PeerId, kind: MessageKind, payload: bytes, publisher: PeerId | None = None
+    ) -> bool:
+        """Run the node's validator; score the peer (and a gossip message's original
+        publisher, when another peer relayed it); True when the message is accepted."""
         try:
             verdict: Verdict = self._validator(kind, payload)
         except Exception as exc:  # a validator bug must not kill the stream
@@ -612,6 +728,8 @@ class Libp2pNetwork:
             return True
         if isinstance(verdict, Reject):
             self._penalise(peer, verdict.reason)
+            if publisher is not None and publisher != peer:
+                self._penalise(publisher, f"published: {verdict.reason}")
         else:
             self._counters.inc("ignored")
         return False
@@ -639,14 +757,18 @@ class Libp2pNetwork:
             if forwarder == me:
                 return True  # our own publish: the node validated it already
             fwd = _pid(forwarder)
-            if self._scores.is_banned(fwd, trio.current_time()):
+            # py-libp2p checked the message signature (strict signing) before calling us:
+            # `from_id` is its authenticated original publisher, whoever relayed it.
+            publisher = gossip.peer_id_of(ID(msg.from_id))
+            now = trio.current_time()
+            if self._scores.is_banned(fwd, now) or self._scores.is_banned(publisher, now):
                 return False
             data = bytes(msg.data)
             if len(data) > self._limits.max_gossip_bytes:
                 self._counters.inc("oversize_refused")
                 self._penalise(fwd, "oversize gossip message")
                 return False
-            return self._judge(fwd, kind, data)
+            return self._judge(fwd, kind, data, publisher)
 
         self._pubsub.set_topic_validator(topic, validate, False)
 
@@ -809,7 +931,7 @@ class Libp2pNetwork:
                 PeerInfo(
                     peer_id=peer,
                     addrs=state.addrs,
-                    is_validator=state.status.is_validator,
+                    is_validator=state.validator,
                     score=self._scores.score(peer),
                     height=state.status.height,
                 )
@@ -824,6 +946,11 @@ class Libp2pNetwork:
         return json.dumps(
             {"peer_id": self.peer_id, "peers": [p.peer_id for p in self.peers()]}, sort_keys=True
         )
+
+
+def _peer_bytes(peer: PeerId) -> bytes:
+    """The binary peer id (multihash) a validator proof binds (qos_p2p.binding)."""
+    return bytes(ID.from_base58(peer).to_bytes())
 
 
 def _close_links(state: _Peer) -> None:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from qos_p2p import blockx
+from qos_p2p import binding, blockx
+from qos_p2p.binding import ClaimCheck
 from qos_p2p.counters import Counters
 from qos_p2p.limits import DEFAULT_LIMITS, INBOUND_QUEUE
 from qos_p2p.port import (
@@ -36,6 +37,8 @@ from qos_p2p.port import (
     Reject,
     SyncFailed,
     Validator,
+    ValidatorAuth,
+    ValidatorProof,
     accept_all,
     check_size,
     clamp_sync_answer,
@@ -138,6 +141,9 @@ class MemoryNetwork:
         self._limits = limits
         self._height = 0
         self._validator: Validator = accept_all
+        self._auth: ValidatorAuth | None = None
+        self._proof: ValidatorProof | None = None
+        self._checked: dict[tuple[PeerId, str], ClaimCheck] = {}  # signature checks done
         self._provider: BlockProvider | None = None
         self._block_source: BlockSource | None = None
         self._scores = PeerScores(ban_seconds=ban_seconds)
@@ -170,6 +176,46 @@ class MemoryNetwork:
     def set_block_provider(self, provider: BlockProvider) -> None:
         self._provider = provider
 
+    def set_validator_auth(self, auth: ValidatorAuth) -> None:
+        self._auth = auth
+        self._proof = None
+        self._checked.clear()
+
+    def revalidate_peers(self) -> None:
+        """Nothing to do: every send judges the peers against the current set."""
+
+    def _claim(self) -> tuple[bool, str]:
+        """What our status would say: (is_validator, hex proof) (qos_p2p.binding)."""
+        auth = self._auth
+        if auth is None:
+            return self.is_validator, ""
+        if self._proof is None:
+            self._proof = auth.prove(binding.statement(self.chain_id, self._peer_id.encode()))
+        if self._proof is None or not auth.is_validator_key(self._proof.public_key):
+            return False, ""
+        return True, binding.encode_proof(self._proof)
+
+    def _am_validator(self) -> bool:
+        return self._claim()[0]
+
+    def _is_validator_peer(self, peer: MemoryNetwork) -> bool:
+        """The peer's claim, judged as Libp2pNetwork judges a status (no penalties here:
+        a memory peer cannot forge a claim)."""
+        claimed, proof = peer._claim()
+        auth = self._auth
+        if auth is None or not claimed:
+            return claimed
+        key = (peer.peer_id, proof)
+        check = self._checked.get(key)
+        if check is None:  # the signature once; the set membership on every call
+            check = binding.check_claim(
+                self.chain_id, peer.peer_id.encode(), claimed, proof, lambda _: True
+            )
+            self._checked[key] = check
+        if check is not ClaimCheck.VALIDATOR:
+            return False
+        return auth.is_validator_key(binding.decode_proof(proof).public_key)
+
     def set_height(self, height: int) -> None:
         self._height = height
 
@@ -182,8 +228,10 @@ class MemoryNetwork:
         check_size(kind, payload, self._limits)
         msg = InboundMessage(self._peer_id, kind, payload)
         sent = 0
+        if validators_only and self._auth is not None and not self._am_validator():
+            return 0  # proven validators only talk to each other directly (as over libp2p)
         for peer in self._hub.neighbours(self):
-            if validators_only and not peer.is_validator:
+            if validators_only and not self._is_validator_peer(peer):
                 continue
             self._hub.transmit(self, peer, msg)
             sent += 1
@@ -202,7 +250,7 @@ class MemoryNetwork:
         await self._publish(MessageKind.TX, payload)
 
     async def send_txs(self, payload: bytes) -> int:
-        if not self.is_validator:
+        if not self._am_validator():
             self._require_running()
             return 0
         try:
@@ -311,7 +359,7 @@ class MemoryNetwork:
             PeerInfo(
                 peer_id=p.peer_id,
                 addrs=(f"/memory/{p.peer_id}",),
-                is_validator=p.is_validator,
+                is_validator=self._is_validator_peer(p),
                 score=self._scores.score(p.peer_id),
                 height=p._height,
             )

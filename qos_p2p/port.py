@@ -64,7 +64,7 @@ class PeerInfo:
 
     peer_id: PeerId
     addrs: tuple[str, ...]
-    is_validator: bool
+    is_validator: bool  # proven (with a ValidatorAuth set), not merely claimed
     score: float
     height: int
 
@@ -76,7 +76,32 @@ class Status:
     chain_id: str
     height: int
     node_id: PeerId
-    is_validator: bool
+    is_validator: bool  # a claim: it counts only with a proof that verifies (qos_p2p.binding)
+    validator_proof: str = ""  # hex public key || signature (qos_p2p.binding); "" = none
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatorProof:
+    """A validator's proof that a peer id speaks for its consensus key: an ed25519
+    signature by ``public_key`` over ``qos_p2p.binding.statement(chain_id, peer id)``."""
+
+    public_key: bytes  # 32 bytes
+    signature: bytes  # 64 bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatorAuth:
+    """Set by the node (``Network.set_validator_auth``): who counts as a validator.
+
+    ``prove(statement)``: our proof over the statement the network hands over, or ``None``
+    when this node is not in the current validator set (it then claims nothing).
+    ``is_validator_key(public_key)``: the key is in the current validator set. Both are
+    asked at handshake time (a peer is judged on every status exchange), so they must be
+    fast and must not block. Without it, a network trusts claims (tests, demos only).
+    """
+
+    prove: Callable[[bytes], ValidatorProof | None]
+    is_validator_key: Callable[[bytes], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +181,10 @@ class NetworkStats:
     blocks_served: int = 0  # IPFS blocks sent to peers (/qos/blocks/1.0.0)
     blocks_fetched: int = 0  # IPFS blocks received and verified
     blocks_rejected: int = 0  # IPFS blocks that did not match their CID (peer penalised)
+    validator_claims_unproven: int = 0  # claimed validator: no proof, or key not in the set
+    validator_proofs_invalid: int = 0  # malformed or forged proofs (peer penalised)
+    consensus_refused: int = 0  # consensus streams refused: the peer (or we) is no validator
+    txs_dropped: int = 0  # the node runtime's: tx messages over its inbound backlog bound
 
 
 class P2PError(Exception):
@@ -208,6 +237,16 @@ class Network(Protocol):
         ...
 
     def set_validator(self, validator: Validator) -> None: ...
+
+    def set_validator_auth(self, auth: ValidatorAuth) -> None:
+        """Bind validator status to proofs: a peer is a validator only when its status
+        carries a proof that verifies against ``auth`` (qos_p2p.binding)."""
+        ...
+
+    def revalidate_peers(self) -> None:
+        """The validator set changed: judge every peer's claim (and ours) again, opening
+        or closing validator links, and let the peers judge our new status."""
+        ...
 
     def set_block_provider(self, provider: BlockProvider) -> None: ...
 

@@ -2,9 +2,11 @@
 
 `/qos/status/1.0.0`: the opener writes one frame with its Status, the handler answers
 with one frame with its own. Status is JSON `{"chain_id", "height", "node_id",
-"is_validator"}` (at most `MAX_STATUS_BYTES`). Run by both sides on every new
-connection; a different chain id, or a node id that is not the Noise-authenticated peer
-id, refuses the peer.
+"is_validator", "validator_proof"}` (at most `MAX_STATUS_BYTES`; `validator_proof` is
+optional, hex, see qos_p2p.binding). Run by both sides on every new connection; a
+different chain id, or a node id that is not the Noise-authenticated peer id, refuses
+the peer. `is_validator` is a claim: the receiver grants validator privileges only when
+`validator_proof` verifies (qos_p2p.binding.check_claim).
 
 `/qos/sync/1.0.0`: the request is one 12-byte frame `start: u64 BE, count: u32 BE`; the
 answer is one frame `n: u32 BE` followed by n length-prefixed blocks, at most
@@ -32,13 +34,16 @@ class BadStatus(ValueError):
 
 
 def encode_status(status: Status) -> bytes:
+    data: dict[str, object] = {
+        "chain_id": status.chain_id,
+        "height": status.height,
+        "node_id": status.node_id,
+        "is_validator": status.is_validator,
+    }
+    if status.validator_proof:
+        data["validator_proof"] = status.validator_proof
     return json.dumps(
-        {
-            "chain_id": status.chain_id,
-            "height": status.height,
-            "node_id": status.node_id,
-            "is_validator": status.is_validator,
-        },
+        data,
         sort_keys=True,
         separators=(",", ":"),
     ).encode()
@@ -52,8 +57,9 @@ def decode_status(raw: bytes) -> Status:
             height=data["height"],
             node_id=PeerId(data["node_id"]),
             is_validator=data["is_validator"],
+            validator_proof=data.get("validator_proof", ""),
         )
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BadStatus(f"undecodable status: {exc}") from exc
     if (
         not isinstance(status.chain_id, str)
@@ -61,6 +67,7 @@ def decode_status(raw: bytes) -> Status:
         or status.height < 0
         or not isinstance(status.node_id, str)
         or not isinstance(status.is_validator, bool)
+        or not isinstance(status.validator_proof, str)
     ):
         raise BadStatus("status fields have the wrong types")
     return status
