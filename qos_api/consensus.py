@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
-from qos_api.ports import ConsensusStateInfo, EvidenceInfo, PeerView, ValidatorInfo
+from qos_api.ports import (
+    ConsensusStateInfo,
+    EvidenceInfo,
+    NetworkStatsView,
+    PeerView,
+    ValidatorInfo,
+)
 from qos_chain.address import Address, address_to_text
 
 
@@ -40,7 +46,10 @@ class ConsensusStateView:
 class PeerType:
     peer_id: str
     addrs: list[str]
-    is_validator: bool
+    is_validator: bool = strawberry.field(
+        description="Proven: its status carried a signature by a key of the current "
+        "validator set over its peer id (a bare claim does not count)."
+    )
     score: float
     height: int
 
@@ -53,6 +62,57 @@ class PeerType:
             score=p.score,
             height=p.height,
         )
+
+
+@strawberry.type(
+    name="NetworkStats",
+    description="This node's p2p counters: every message a bounded queue or a rule dropped, "
+    "refused or rejected is counted here.",
+)
+class NetworkStatsType:
+    consensus_sent: int
+    consensus_received: int
+    consensus_dropped: int = strawberry.field(
+        description="Per-peer outbound queue overflow (the engine re-gossips)."
+    )
+    gossip_published: int
+    gossip_received: int
+    gossip_dropped: int = strawberry.field(description="Inbound gossip overflow.")
+    inbound_dropped: int = strawberry.field(description="The node did not drain in time.")
+    rejected: int = strawberry.field(description="Invalid messages, counted against peers.")
+    ignored: int
+    oversize_refused: int
+    peers_banned: int
+    handshakes_refused: int = strawberry.field(description="Wrong chain id or node id.")
+    sync_served: int
+    reconnects: int
+    txs_direct_sent: int
+    txs_direct_received: int
+    txs_direct_dropped: int
+    txs_direct_refused: int = strawberry.field(
+        description="Direct tx streams refused: the peer (or this node) is no proven validator."
+    )
+    blocks_served: int
+    blocks_fetched: int
+    blocks_rejected: int
+    validator_claims_unproven: int = strawberry.field(
+        description="Peers claiming validator without a proof, or with a key outside the "
+        "current validator set: treated as full nodes."
+    )
+    validator_proofs_invalid: int = strawberry.field(
+        description="Malformed or forged validator proofs (the peer is penalised)."
+    )
+    consensus_refused: int = strawberry.field(
+        description="Consensus streams refused: the peer (or this node) is no proven validator."
+    )
+    txs_dropped: int = strawberry.field(
+        description="Tx messages the node dropped: its inbound tx backlog was over 64 MiB "
+        "(their txs stay in the sender's mempool and arrive in its proposals)."
+    )
+
+    @classmethod
+    def of(cls, s: NetworkStatsView) -> NetworkStatsType:
+        return cls(**{name: getattr(s, name) for name in NetworkStatsView.__dataclass_fields__})
 
 
 @strawberry.type(name="Evidence", description="Two conflicting signed votes of one validator.")

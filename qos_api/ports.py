@@ -120,6 +120,38 @@ class PeerView:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkStatsView:
+    """The node's p2p counters (qos_p2p.port.NetworkStats, field for field) and the
+    runtime's ``txs_dropped``: every drop, refusal and rejection is counted."""
+
+    consensus_sent: int
+    consensus_received: int
+    consensus_dropped: int
+    gossip_published: int
+    gossip_received: int
+    gossip_dropped: int
+    inbound_dropped: int
+    rejected: int
+    ignored: int
+    oversize_refused: int
+    peers_banned: int
+    handshakes_refused: int
+    sync_served: int
+    reconnects: int
+    txs_direct_sent: int
+    txs_direct_received: int
+    txs_direct_dropped: int
+    txs_direct_refused: int
+    blocks_served: int
+    blocks_fetched: int
+    blocks_rejected: int
+    validator_claims_unproven: int
+    validator_proofs_invalid: int
+    consensus_refused: int
+    txs_dropped: int
+
+
+@dataclass(frozen=True, slots=True)
 class EvidenceInfo:
     included_at: int  # the block that included it
     validator: bytes
@@ -212,6 +244,9 @@ class NodePort(Protocol):
     async def validators(self) -> list[ValidatorInfo]: ...
 
     async def peers(self) -> list[PeerView]: ...
+
+    async def network_stats(self) -> NetworkStatsView | None:
+        """The p2p counters; ``None`` when the node runs without a network."""
 
     async def evidence(self, limit: int) -> list[EvidenceInfo]: ...
 

@@ -16,7 +16,13 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
-from qos_api.consensus import ConsensusStateView, EvidenceView, PeerType, ValidatorView
+from qos_api.consensus import (
+    ConsensusStateView,
+    EvidenceView,
+    NetworkStatsType,
+    PeerType,
+    ValidatorView,
+)
 from qos_api.context import ApiContext, Info
 from qos_api.credentials import CredentialMutation, CredentialQuery, CredentialSubscription
 from qos_api.errors import ApiError, should_mask_error
@@ -134,6 +140,11 @@ class Query(CredentialQuery):
     @field("Connected peers (status handshake done), with their reported heights.")
     async def peers(self, info: Info) -> list[PeerType]:
         return [PeerType.of(p) for p in await _port(info).peers()]
+
+    @field("This node's p2p counters (null when it runs without a network).")
+    async def network_stats(self, info: Info) -> NetworkStatsType | None:
+        stats = await _port(info).network_stats()
+        return None if stats is None else NetworkStatsType.of(stats)
 
     @field("Committed equivocation evidence, newest first (at most 100).")
     async def evidence(self, info: Info, first: int = 20) -> list[EvidenceView]:

@@ -37,6 +37,7 @@ from qos_api.ports import (
     BlockInfo,
     ConsensusStateInfo,
     EvidenceInfo,
+    NetworkStatsView,
     NodePort,
     NodeStatus,
     PeerView,
@@ -151,6 +152,7 @@ class LocalNodePort(NodePort):
         *,
         queue_size: int = SUBSCRIBER_QUEUE_SIZE,
         peers: Callable[[], list[PeerView]] | None = None,
+        network_stats: Callable[[], NetworkStatsView] | None = None,
         files: FileService | None = None,
         offload_submit: bool = False,
     ) -> None:
@@ -158,6 +160,7 @@ class LocalNodePort(NodePort):
         # waits in a worker thread and the API's event loop keeps serving meanwhile
         self._offload_submit = offload_submit
         self._peers = peers
+        self._network_stats = network_stats
         self._files = files
         # one worker applies committed pin records to the local file service, in order
         self._files_worker = (
@@ -250,6 +253,9 @@ class LocalNodePort(NodePort):
 
     async def peers(self) -> list[PeerView]:
         return [] if self._peers is None else self._peers()
+
+    async def network_stats(self) -> NetworkStatsView | None:
+        return None if self._network_stats is None else self._network_stats()
 
     async def evidence(self, limit: int) -> list[EvidenceInfo]:
         def get(s: BlockStore) -> list[EvidenceInfo]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -72,7 +73,7 @@ def node_cmd(
 ) -> None:
     """Run the node: consensus, the p2p network and the API (GraphQL at /graphql)."""
     from qos_api.app import create_app
-    from qos_api.ports import PeerView
+    from qos_api.ports import NetworkStatsView, PeerView
     from qos_node.block_exchange import open_node_blockstore
     from qos_node.port import LocalNodePort
     from qos_node.runtime import NodeRuntime, TrioGateway
@@ -116,6 +117,9 @@ def node_cmd(
             for p in network.peers()
         ]
 
+    def network_stats() -> NetworkStatsView:
+        return NetworkStatsView(**dataclasses.asdict(runtime.network_stats()))
+
     files = open_file_service(home, ipfs_api)  # uploads, pins, gateway
 
     def make_api() -> Any:
@@ -125,6 +129,7 @@ def node_cmd(
             home.db_path,
             node_id=key.peer_id,
             peers=peer_views,
+            network_stats=network_stats,
             files=files,
             offload_submit=True,
         )
