@@ -15,6 +15,7 @@ from qos_chain.genesis import CHAIN_ID_RE
 from qos_node.cli import CliContext, cli
 from qos_node.cli.errors import CliError
 from qos_node.config import ApiConfig, Home, NodeConfig
+from qos_node.gc_tuning import tune_for_node
 from qos_node.init import init_home
 
 
@@ -143,6 +144,7 @@ def node_cmd(
         err=True,
     )
     service = NodeService(runtime, make_api, host=host, port=port)
+    tune_for_node()  # start-up objects frozen, fewer young collections (qos_node.gc_tuning)
     try:
         service.run()
     except RuntimeError as exc:
