@@ -5,7 +5,7 @@ it is handed to the network (the signer has already fsync'd its double-sign guar
 Messages from peers are appended without fsync, as replay hints. After a restart the
 driver replays the records of the height it resumes at, so the engine regains its own
 votes (and re-gossips them) instead of staying silent for the steps it had signed.
-The log is emptied (atomically) when a height commits.
+The log is emptied in place (``ftruncate``) when a height commits.
 
 Record: ``flags(1) || uvarint(len) || sha256(payload)[:4] || payload`` where flags bit 0 =
 own message and payload = ``codec.encode`` of a ``ProposalMessage`` or ``Vote``. A torn or
@@ -20,7 +20,6 @@ from pathlib import Path
 
 from qos_chain import codec
 from qos_chain.errors import DecodeError
-from qos_chain.fileutil import atomic_write
 
 OWN = 1
 
@@ -59,9 +58,11 @@ class ConsensusWal:
         return out
 
     def reset(self) -> None:
-        os.close(self._fd)
-        atomic_write(self.path, b"", mode=0o600)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        """Empty the log in place once a height has committed. Not fsync'd: a crash before
+        the next own record's fsync may leave (part of) the decided height's records,
+        which replay skips (they are for an older height), and a record appended after
+        the truncation is whole or ends the replay at its checksum."""
+        os.ftruncate(self._fd, 0)
 
     def close(self) -> None:
         os.close(self._fd)

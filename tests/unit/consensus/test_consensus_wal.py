@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qos_chain import codec
 from qos_chain.consensus.wal import ConsensusWal
 from qos_chain.consensus.wire import decode_consensus
 from qos_chain.replica import SendConsensus
 from qos_chain.testing.cluster import Cluster
-from qos_chain.types import Vote
+from qos_chain.types import Vote, VoteType
 
 
 def test_records_round_trip_and_torn_tail(tmp_path: Path) -> None:
@@ -33,6 +34,65 @@ def test_reset_empties_the_log(tmp_path: Path) -> None:
     wal.reset()
     wal.append(b"y", own=False)
     assert wal.records() == [(False, b"y")]
+
+
+def test_reset_truncates_in_place_and_later_records_start_at_zero(tmp_path: Path) -> None:
+    wal = ConsensusWal(tmp_path / "cs.wal")
+    wal.append(b"a" * 1000, own=True)
+    inode = (tmp_path / "cs.wal").stat().st_ino
+    wal.reset()
+    assert (tmp_path / "cs.wal").stat().st_size == 0
+    wal.append(b"b", own=True)
+    assert (tmp_path / "cs.wal").stat().st_ino == inode  # the same file, no rename
+    assert ConsensusWal(tmp_path / "cs.wal").records() == [(True, b"b")]
+
+
+def test_records_of_a_decided_height_left_by_a_lost_truncation_are_not_replayed(
+    tmp_path: Path,
+) -> None:
+    """``reset`` does not fsync: after a power loss the log may still hold the decided
+    height's records. The restarted validator must skip them (older height)."""
+    cluster = Cluster(tmp_path, 4)
+    victim = cluster.members[2]
+    cluster.run_until(lambda: min(cluster.heights()) >= 3)
+    assert victim.node is not None
+    decided = victim.node.state.last_block_height
+    wal_path = victim.root / "cs.wal"
+    cluster.crash(victim)
+    # what a lost truncation leaves: signed votes of the height already committed
+    stale = ConsensusWal(wal_path)
+    for member in cluster.members:
+        if member is victim or member.node is None:
+            continue
+        commit = member.node.store.commit(decided)
+        assert commit is not None
+        for i, sig in enumerate(commit.signatures):
+            if sig.signature:
+                stale.append(
+                    codec.encode(
+                        Vote(
+                            VoteType.PRECOMMIT,
+                            decided,
+                            commit.round,
+                            commit.block_hash,
+                            sig.time_ns,
+                            sig.validator,
+                            i,
+                            sig.signature,
+                        )
+                    ),
+                    own=True,
+                )
+        break
+    stale.close()
+    cluster.start(victim)
+    assert victim.node is not None
+    assert victim.node.state.last_block_height == decided
+    resent = [e.payload for e in victim.node.outbox if isinstance(e, SendConsensus)]
+    stale_payloads = {p for _, p in ConsensusWal(wal_path).records()}
+    assert not stale_payloads & set(resent)  # nothing of the decided height is re-sent
+    cluster.run_until(lambda: min(cluster.heights()) >= decided + 2)
+    cluster.safety()
 
 
 def test_restarted_validator_replays_its_own_votes(tmp_path: Path) -> None:
