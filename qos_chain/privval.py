@@ -19,7 +19,13 @@ from nacl.signing import SigningKey
 from qos_chain.address import Address, address_from_public_key
 from qos_chain.errors import ChainError
 from qos_chain.fileutil import atomic_write
-from qos_chain.sign import DOMAIN_PROPOSAL, DOMAIN_VOTE, sign_bytes
+from qos_chain.sign import (
+    DOMAIN_PEER_ID,
+    DOMAIN_PROPOSAL,
+    DOMAIN_VOTE,
+    domain_prefix,
+    sign_bytes,
+)
 from qos_chain.types import (
     Proposal,
     Vote,
@@ -74,6 +80,15 @@ class GuardedSigner:
 
     def _persist(self, last: LastSigned) -> None:
         """Record ``last`` durably before its signature may leave the process."""
+
+    def sign_peer_binding(self, statement: bytes) -> bytes:
+        """Sign a peer-binding statement (``qos_p2p.binding``: domain ``qos/peer-id/v1``).
+        Outside the double-sign guard, which has nothing to guard here: the domain tag
+        makes these bytes impossible as a vote, a proposal or a tx, and anything not
+        framed with that domain is refused."""
+        if not statement.startswith(domain_prefix(DOMAIN_PEER_ID)):
+            raise ValueError("not a peer-binding statement: refusing to sign it")
+        return bytes(self._key.sign(statement).signature)
 
     def _sign(self, height: int, round_: int, step: Step, payload: bytes) -> bytes:
         hrs = (height, round_, int(step))

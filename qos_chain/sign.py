@@ -19,6 +19,16 @@ MAGIC = b"QOS\x00"
 DOMAIN_VOTE = "qos/vote/v1"
 DOMAIN_PROPOSAL = "qos/proposal/v1"
 DOMAIN_TX = "qos/tx/v1"
+DOMAIN_PEER_ID = "qos/peer-id/v1"  # a validator binds a libp2p peer id to its key (qos_p2p)
+
+
+def domain_prefix(domain: str) -> bytes:
+    """``MAGIC || uvarint(len(domain)) || domain``: how every sign bytes of ``domain`` start."""
+    out = bytearray(MAGIC)
+    d = domain.encode()
+    codec.write_uvarint(out, len(d))
+    out += d
+    return bytes(out)
 
 
 def sign_bytes(domain: str, chain_id: str, obj: object) -> bytes:

@@ -157,10 +157,7 @@ class NodeRuntime:
         privval = self.node.privval
         if self.node.state.validators.index_of(privval.address) is None:
             return None
-        # The signer has no public "sign these bytes" (by design): reach its key here,
-        # for this one domain-separated statement.
-        signature = privval._key.sign(statement).signature
-        return ValidatorProof(privval.public_key, bytes(signature))
+        return ValidatorProof(privval.public_key, privval.sign_peer_binding(statement))
 
     def _is_validator_key(self, public_key: bytes) -> bool:
         vals = self.node.state.validators

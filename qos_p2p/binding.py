@@ -25,10 +25,10 @@ import enum
 from collections.abc import Callable
 
 from qos_chain.codec import write_uvarint
-from qos_chain.sign import MAGIC, is_valid
+from qos_chain.sign import DOMAIN_PEER_ID, MAGIC, domain_prefix, is_valid
 from qos_p2p.port import ValidatorProof
 
-DOMAIN = "qos/peer-id/v1"
+DOMAIN = DOMAIN_PEER_ID  # "qos/peer-id/v1"
 PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
 PROOF_BYTES = PUBLIC_KEY_BYTES + SIGNATURE_BYTES
@@ -68,10 +68,7 @@ def statement(chain_id: str, peer: bytes) -> bytes:
 
 def is_statement(raw: bytes) -> bool:
     """``raw`` is framed as a peer-binding statement (a prover signs nothing else)."""
-    prefix = bytearray(MAGIC)
-    write_uvarint(prefix, len(DOMAIN))
-    prefix += DOMAIN.encode()
-    return raw.startswith(bytes(prefix))
+    return raw.startswith(domain_prefix(DOMAIN))
 
 
 def encode_proof(proof: ValidatorProof) -> str:

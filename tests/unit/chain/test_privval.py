@@ -12,6 +12,7 @@ from qos_chain.errors import ChainError
 from qos_chain.privval import DoubleSignError, FilePrivValidator, Step, generate_key_file
 from qos_chain.sign import DOMAIN_PROPOSAL, DOMAIN_VOTE, is_valid, sign_bytes, verify
 from qos_chain.types import CanonicalProposal, Proposal, Vote, VoteType, canonical_vote
+from qos_p2p.binding import statement
 
 CHAIN = "qos-test"
 BH = b"\x11" * 32
@@ -186,3 +187,22 @@ def test_refused_signature_does_not_touch_the_state_file(
     with pytest.raises(DoubleSignError):
         pv.sign_vote(CHAIN, vote(4, 0))
     assert state.read_bytes() == before
+
+
+def test_peer_binding_signs_only_that_domain_and_leaves_the_guard_alone(
+    pv: FilePrivValidator,
+) -> None:
+    stmt = statement("qos-test", b"\x00\x24" + bytes(36))
+    before = pv.last
+    signature = pv.sign_peer_binding(stmt)
+    assert is_valid(pv.public_key, stmt, signature)
+    assert pv.last == before  # no vote or proposal step was consumed
+    vote = Vote(VoteType.PREVOTE, 1, 0, b"\x01" * 32, 1, pv.address, 0, b"")
+    for other in (
+        sign_bytes(DOMAIN_VOTE, "qos-test", canonical_vote(vote)),
+        b"QOS\x00",
+        b"",
+        stmt[1:],
+    ):
+        with pytest.raises(ValueError, match="not a peer-binding statement"):
+            pv.sign_peer_binding(other)
