@@ -59,38 +59,44 @@ def test_records_of_a_decided_height_left_by_a_lost_truncation_are_not_replayed(
     decided = victim.node.state.last_block_height
     wal_path = victim.root / "cs.wal"
     cluster.crash(victim)
-    # what a lost truncation leaves: signed votes of the height already committed
-    stale = ConsensusWal(wal_path)
-    for member in cluster.members:
-        if member is victim or member.node is None:
-            continue
-        commit = member.node.store.commit(decided)
-        assert commit is not None
-        for i, sig in enumerate(commit.signatures):
-            if sig.signature:
-                stale.append(
-                    codec.encode(
-                        Vote(
-                            VoteType.PRECOMMIT,
-                            decided,
-                            commit.round,
-                            commit.block_hash,
-                            sig.time_ns,
-                            sig.validator,
-                            i,
-                            sig.signature,
-                        )
-                    ),
-                    own=True,
-                )
-        break
-    stale.close()
+    current = ConsensusWal(wal_path).records()  # what it logged at decided + 1, if anything
+    commit = next(
+        m.node.store.commit(decided)
+        for m in cluster.members
+        if m is not victim and m.node is not None
+    )
+    assert commit is not None
+    stale = [
+        codec.encode(
+            Vote(
+                VoteType.PRECOMMIT,
+                decided,
+                commit.round,
+                commit.block_hash,
+                sig.time_ns,
+                sig.validator,
+                i,
+                sig.signature,
+            )
+        )
+        for i, sig in enumerate(commit.signatures)
+        if sig.signature
+    ]
+    assert stale
+    # what a lost truncation leaves: the decided height's records, then the current ones
+    wal_path.unlink()
+    wal = ConsensusWal(wal_path)
+    for payload in stale:
+        wal.append(payload, own=True)
+    for own, payload in current:
+        wal.append(payload, own=own)
+    wal.close()
     cluster.start(victim)
     assert victim.node is not None
     assert victim.node.state.last_block_height == decided
-    resent = [e.payload for e in victim.node.outbox if isinstance(e, SendConsensus)]
-    stale_payloads = {p for _, p in ConsensusWal(wal_path).records()}
-    assert not stale_payloads & set(resent)  # nothing of the decided height is re-sent
+    resent = {e.payload for e in victim.node.outbox if isinstance(e, SendConsensus)}
+    assert not set(stale) & resent  # nothing of the decided height is re-sent
+    assert {p for own, p in current if own} <= resent  # the current height's still are
     cluster.run_until(lambda: min(cluster.heights()) >= decided + 2)
     cluster.safety()
 
