@@ -1,21 +1,23 @@
 """Cyclic garbage collector settings for a node process (``qos node``, devnet members).
 
 With CPython's defaults (thresholds 700/10/10) a loaded validator ran ~25 young
-collections a second and a full collection every ~5 s that paused its trio thread for
-160-220 ms (measured at 1,000-1,200 tx/s on the 4-validator devnet, bench/network_bench.py):
-~8 % of the process's time, and the pauses land directly in block latency. Most of what
+collections a second and a full collection every ~5 s that stopped its trio thread for
+160-220 ms of wall time (at 1,000-1,200 tx/s on the 4-validator devnet,
+bench/network_bench.py), pauses that land in block latency. Most of what
 a full collection scanned was the ~140,000 objects that exist once the node has started
 (modules, classes, the app, genesis state) and never die; decoding a proposal or a tx
-batch allocates thousands of objects at once, which with a 700 threshold triggered
-several young collections per batch, each rescanning the same live objects.
+batch allocates thousands of objects at once, which with a 700 threshold can trigger
+several young collections per batch, each rescanning the same live objects (freezing
+alone cut the full collection to 13-48 ms of wall time).
 
 The node therefore freezes its start-up objects (``gc.freeze``: moved to a permanent
 generation that collections skip) and raises the young threshold to 10,000 net
 allocations. Objects are still freed by reference counting the moment they are
 unreachable; only cycles wait for a collection, and every generation still runs (a full
-collection after 100 young ones). Measured side by side (docs/performance.md): young
-collections every several seconds at ~3 ms, no full collection within a 30 s run, and
-the 1,200 tx/s step's p50/p99 went from 0.80/2.58 s to 0.34/0.71 s.
+collection after 100 young ones). Measured at 1,200 tx/s (thread CPU time in
+``gc.callbacks``, docs/performance.md): 27-53 ms of GC per second before, with a full
+collection of 95-110 ms CPU every ~5 s; 0-9 ms per second after, no full collection in
+30 s. In A/B runs the benchmark's throughput and latency moved within the noise.
 
 ``QOS_NODE_GC=python`` keeps CPython's defaults (for comparison, or to rule the setting
 out when chasing memory).
