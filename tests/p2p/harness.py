@@ -59,6 +59,15 @@ def gossip_ready(nets: Sequence[Network]) -> bool:
     return True
 
 
+def tx_gossip_line(a: Libp2pNetwork, b: Libp2pNetwork, c: Libp2pNetwork) -> bool:
+    """a - b - c: b meshes with both ends for TX gossip, a and c only with b."""
+    return (
+        b.gossip_peer_count(MessageKind.TX) == 2
+        and a.gossip_peer_count(MessageKind.TX) == 1
+        and c.gossip_peer_count(MessageKind.TX) == 1
+    )
+
+
 @asynccontextmanager
 async def memory_nets(
     n: int, *, chain_ids: Sequence[str] | None = None, **_: object

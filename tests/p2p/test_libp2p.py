@@ -24,7 +24,14 @@ from qos_p2p.host import Libp2pNetwork
 from qos_p2p.keys import NodeKeyError, generate_node_key, load_or_create_node_key
 from qos_p2p.limits import RECONNECT_BACKOFF_MIN_S
 from qos_p2p.port import Accept, MessageKind, PeerId, Reject, Verdict
-from tests.p2p.harness import CHAIN, collect, free_port, libp2p_nets, wait_until
+from tests.p2p.harness import (
+    CHAIN,
+    collect,
+    free_port,
+    libp2p_nets,
+    tx_gossip_line,
+    wait_until,
+)
 
 
 def test_plaintext_dialer_is_refused() -> None:
@@ -92,14 +99,7 @@ def test_rejected_gossip_is_not_relayed() -> None:
             await nursery.start(a.run)
             await nursery.start(c.run)
             await wait_until(lambda: len(b.peers()) == 2 and len(a.peers()) == 1, 15)
-            await wait_until(
-                lambda: (
-                    b.gossip_peer_count(MessageKind.TX) == 2
-                    and a.gossip_peer_count(MessageKind.TX) == 1
-                    and c.gossip_peer_count(MessageKind.TX) == 1
-                ),
-                15,
-            )
+            await wait_until(lambda: tx_gossip_line(a, b, c), 15)
             await a.publish_tx(b"bad-1")
             await a.publish_tx(b"good-1")
             (at_c,) = await collect(c, 1)

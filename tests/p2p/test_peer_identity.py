@@ -32,7 +32,7 @@ from qos_p2p.port import (
     ValidatorProof,
     Verdict,
 )
-from tests.p2p.harness import CHAIN, collect, wait_until
+from tests.p2p.harness import CHAIN, collect, tx_gossip_line, wait_until
 
 SIGNERS = [MemorySigner(seed_for("peer-identity", i)) for i in range(3)]
 
@@ -247,14 +247,7 @@ def test_a_rejected_gossip_message_penalises_its_publisher_behind_a_relay() -> N
             c.set_validator(reject_bad)
             await nursery.start(a.run)
             await nursery.start(c.run)
-            await wait_until(
-                lambda: (
-                    b.gossip_peer_count(MessageKind.TX) == 2
-                    and a.gossip_peer_count(MessageKind.TX) == 1
-                    and c.gossip_peer_count(MessageKind.TX) == 1
-                ),
-                15,
-            )
+            await wait_until(lambda: tx_gossip_line(a, b, c), 15)
             await a.publish_tx(b"bad-1")
             await a.publish_tx(b"good-1")
             (at_c,) = await collect(c, 1, MessageKind.TX)
