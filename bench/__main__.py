@@ -2,7 +2,8 @@
 
 ``python -m bench`` runs both quickly (tx throughput, and did:qos with 20,000 DIDs in
 state); ``--only tx|did`` picks one; ``--dids 1000000`` is the identity issue's target.
-``--network`` runs the 4-validator-process load benchmark instead (slow, ~2 minutes).
+``--network`` runs the 4-validator-process load benchmark instead (slow, ~2 minutes);
+``--full-nodes N`` adds N full node processes to it and reports how far each lags v0.
 ``--only did-devnet`` runs DID creates through a 4-validator devnet (slow).
 ``--only cred-devnet`` issues credentials and anchors ``--anchors`` of them 50 per tx, then
 as many 1 per tx, through a 4-validator devnet (slow).
@@ -33,7 +34,7 @@ from bench import (
 )
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument(
         "--only",
@@ -59,6 +60,12 @@ def main() -> None:
     p.add_argument("--idle-s", type=float, default=10.0, help="--network: idle seconds")
     p.add_argument("--inflight", type=int, default=256, help="--network: max requests open")
     p.add_argument("--net-dir", default=None, help="--network: keep the devnet (logs) here")
+    p.add_argument(
+        "--full-nodes",
+        type=_non_negative,
+        default=0,
+        help="--network: full node processes that follow (lag behind v0 reported)",
+    )
     p.add_argument("--did-batch", type=int, default=50, help="--only did-devnet: creates per tx")
     p.add_argument("--ipfs-mib", type=int, default=100, help="--only ipfs: file size in MiB")
     p.add_argument("--pins", type=int, default=20_000, help="--only pins: pins of each kind")
@@ -75,7 +82,18 @@ def main() -> None:
     p.add_argument(
         "--status-k-samples", type=int, default=20, help="--only status: per 1,000-index case"
     )
-    args = p.parse_args()
+    return p
+
+
+def _non_negative(text: str) -> int:
+    n = int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {n}")
+    return n
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     if args.network:
         network_bench.main_args(args)
         return
@@ -99,4 +117,5 @@ def main() -> None:
         )
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -18,6 +18,14 @@ p50/p99, rejections by code, and per-process CPU (the API thread vs the node's o
 threads). Before the load, the idle block interval; in the same run, the raw ed25519 verify
 rate. All node processes are
 stopped by pid at the end, on error too.
+
+``full_nodes=N`` (``--full-nodes N``) adds N non-validator full node processes
+(``add_full_node``: they bootstrap from every validator; no txs are submitted to them). A
+``newBlocks`` subscription on each timestamps its blocks as on v0; per step and full node:
+lag = its delivery of a height minus v0's delivery of the same height (p50 / max), the
+largest height gap to v0 seen at any block delivery, heights v0 delivered that it never
+did, whether it reached v0's height after the drain (waiting at most ``CATCH_UP_S``) and
+its CPU. The validators' columns (and the "nodes" sums) stay validators only.
 """
 
 from __future__ import annotations
@@ -46,8 +54,8 @@ from qos_chain.address import Address, address_from_public_key
 from qos_chain.genesis import parse_time
 from qos_chain.sign import public_key_of
 from qos_chain.types import tx_hash
-from qos_node.devnet import Devnet, DevnetMember, create_devnet
-from qos_node.process import free_port
+from qos_node.devnet import Devnet, DevnetMember, add_full_node, create_devnet
+from qos_node.process import NodeProcess, free_port
 from qos_node.testing import make_transfer
 from qos_wallet.keystore import KdfParams
 
@@ -65,6 +73,7 @@ PER_SENDER_RATE = 4.0  # tx/s per wallet: senders per step = max(--net-senders, 
 LANES = 2  # batch submission lanes per node (one batch in flight per lane)
 BATCH_EVERY_S = 0.05  # a lane posts at most this often (what came due meanwhile rides along)
 MAX_BATCH = 500  # txs per POST /txs (the node accepts up to 1,000)
+CATCH_UP_S = 15.0  # after a step's drain, how long a full node may take to reach v0's height
 
 
 @dataclass
@@ -83,6 +92,7 @@ class Watcher:
     blocks: list[BlockSeen] = field(default_factory=list)
     seen: dict[str, float] = field(default_factory=dict)  # tx hash -> delivery time
     error: str | None = None
+    base: int = 0  # the node's height when subscribed (before its first delivery)
     new_block: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, ready: asyncio.Event) -> None:
@@ -122,11 +132,28 @@ class Watcher:
     def failure(self) -> str | None:
         return self.error
 
+    @property
+    def height(self) -> int:
+        return max(self.base, self.blocks[-1].height if self.blocks else 0)
+
     @staticmethod
     async def _expect(ws: ClientConnection, kind: str) -> None:
         msg = json.loads(await ws.recv())
         if msg.get("type") != kind:
             raise RuntimeError(f"expected {kind}, got {msg}")
+
+
+@dataclass
+class FullNodeLag:
+    """How one full node followed v0 during a step (heights v0 delivered in the step)."""
+
+    lags: list[float] = field(default_factory=list)  # s: its delivery - v0's, per height
+    heights: int = 0  # heights v0 delivered during the step (send + drain)
+    missing: int = 0  # of those, never delivered by the full node by the end of catch-up
+    max_gap: int = 0  # v0 height - its height, the most at any delivery on either side
+    caught_up: bool = False  # reached v0's height within CATCH_UP_S after the drain
+    catch_up_s: float = 0.0  # time after the drain until it did (or gave up)
+    final_gap: int = 0  # v0 height - its height when the step ended
 
 
 @dataclass
@@ -153,6 +180,7 @@ class Step:
     blocks: int = 0  # blocks whose time is inside the window
     max_block_txs: int = 0
     planned: int = 0
+    full: dict[str, FullNodeLag] = field(default_factory=dict)  # full node name -> its lag
 
     @property
     def achieved(self) -> float:
@@ -211,11 +239,47 @@ class CpuMeter:
         for name, (total, main) in now.items():
             t0, m0 = self.start[name]
             step.cpu[name] = 100 * (total - t0) / wall
-            if name.startswith("v"):
+            if name.startswith("v"):  # validators only: full nodes are shown on their own
                 step.api_cpu += 100 * (main - m0) / wall
                 step.node_cpu += 100 * ((total - main) - (t0 - m0)) / wall
         ours = sum(step.cpu.values())
         step.others = max(0.0, step.machine_busy * (psutil.cpu_count() or 1) - ours)
+
+
+def follow_lag(
+    ref: list[BlockSeen], other: list[BlockSeen], t0: float, t1: float, base: int = 0
+) -> FullNodeLag:
+    """How `other` (a full node's deliveries) followed `ref` (v0's) over [t0, t1]
+    (perf_counter times): per height v0 delivered in the window, the full node's delivery
+    minus v0's (or missing); the largest height gap at any delivery inside the window;
+    the gap at t1. ``base``: the full node's height before its first delivery."""
+    out = FullNodeLag()
+    at: dict[int, float] = {}
+    for b in other:
+        at.setdefault(b.height, b.delivered)
+    for b in ref:
+        if t0 <= b.delivered <= t1:
+            out.heights += 1
+            t = at.get(b.height)
+            if t is None or t > t1:
+                out.missing += 1
+            else:
+                out.lags.append(t - b.delivered)
+    events = sorted(
+        [(b.delivered, 0, b.height) for b in ref] + [(b.delivered, 1, b.height) for b in other]
+    )
+    h_ref, h_other = 0, base
+    for t, side, h in events:
+        if t > t1:
+            break
+        if side == 0:
+            h_ref = max(h_ref, h)
+        else:
+            h_other = max(h_other, h)
+        if t >= t0:
+            out.max_gap = max(out.max_gap, h_ref - h_other)
+    out.final_gap = max(0, h_ref - h_other)
+    return out
 
 
 def _seed(step: int, sender: int) -> bytes:
@@ -344,7 +408,9 @@ async def _run_step(
     meter: CpuMeter,
     drain_timeout: float,
     submit: str,
+    full: dict[str, Watcher] | None = None,
 ) -> None:
+    t_begin = time.perf_counter()
     meter.begin()
     step.window_ns = (time.time_ns(), 0)
     t0 = time.perf_counter() + 0.05
@@ -361,8 +427,8 @@ async def _run_step(
         lanes: dict[tuple[int, int], list[tuple[float, str, str]]] = {}
         for i, (sender, node, raw) in enumerate(plan):
             lane = (node, (sender // N_VALIDATORS) % LANES)
-            item = (t0 + i / step.rate, tx_hash(raw).hex(), base64.b64encode(raw).decode())
-            lanes.setdefault(lane, []).append(item)
+            entry = (t0 + i / step.rate, tx_hash(raw).hex(), base64.b64encode(raw).decode())
+            lanes.setdefault(lane, []).append(entry)
         tx_urls = [u.removesuffix("/graphql") + "/txs" for u in urls]
         await asyncio.gather(
             *(
@@ -383,6 +449,8 @@ async def _run_step(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(watcher.new_block.wait(), timeout=0.5)
     step.drain_s = time.perf_counter() - t_drain
+    if full:
+        await _catch_up(step, watcher, full, t_begin)
     a, b = step.window_ns
     inside = [x for x in watcher.blocks if a <= x.time_ns <= b]
     step.committed_in_window = sum(len(x.hashes) for x in inside)
@@ -393,6 +461,62 @@ async def _run_step(
             step.latencies.append(watcher.seen[h] - t)
         else:
             step.uncommitted += 1
+
+
+async def _catch_up(step: Step, v0: Watcher, full: dict[str, Watcher], t_begin: float) -> None:
+    """After the drain: wait (at most CATCH_UP_S) for every full node to deliver v0's
+    height, then record how each followed v0 during the step."""
+    t_drain_end = time.perf_counter()
+    deadline = t_drain_end + CATCH_UP_S
+    done: dict[str, float] = {}
+    events = [w.new_block for w in (v0, *full.values())]
+    while True:
+        for ev in events:
+            ev.clear()
+        for name, w in full.items():
+            if name not in done and w.height >= v0.height:
+                done[name] = time.perf_counter() - t_drain_end
+        now = time.perf_counter()
+        if len(done) == len(full) or now >= deadline:
+            break
+        tasks = [asyncio.create_task(ev.wait()) for ev in events]
+        _, pending = await asyncio.wait(
+            tasks, timeout=min(0.5, deadline - now), return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+    t_end = time.perf_counter()
+    for name, w in full.items():
+        lag = follow_lag(v0.blocks, w.blocks, t_begin, t_end, w.base)
+        lag.caught_up = name in done
+        lag.catch_up_s = done.get(name, t_end - t_drain_end)
+        step.full[name] = lag
+
+
+async def _heights(urls: list[str]) -> list[int]:
+    """Each node's committed height (-1: no answer)."""
+    hs: list[int] = []
+    async with httpx.AsyncClient(timeout=5) as c:
+        for u in urls:
+            try:
+                r = await c.post(u, json={"query": STATUS})
+                hs.append(int(r.json()["data"]["status"]["height"]))
+            except (httpx.HTTPError, KeyError, ValueError, TypeError):
+                hs.append(-1)
+    return hs
+
+
+async def _report_join(v0: DevnetMember, fulls: list[DevnetMember], timeout: float = 30) -> None:
+    """Wait (bounded) until every full node has v0's height before the load; say if not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ref, *hs = await _heights([v0.graphql, *(m.graphql for m in fulls)])
+        if min(hs) >= ref or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    for m, h in zip(fulls, hs, strict=True):
+        note = "" if h >= ref else f"  !! not at v0's height after {timeout:.0f} s"
+        print(f"  full node {m.name}: height {h}, v0 {ref}{note}", flush=True)
 
 
 async def _wait_height(urls: list[str], target: int, timeout: float) -> None:
@@ -421,6 +545,8 @@ async def _measure(
     max_inflight: int,
     drain_timeout: float,
     submit: str,
+    full_members: list[DevnetMember] | None = None,
+    full_procs: list[NodeProcess] | None = None,
 ) -> tuple[list[Step], list[float], Watcher]:
     urls = [m.graphql for m in members]
     await _wait_height(urls, 2, 90)
@@ -430,13 +556,31 @@ async def _measure(
     await ready.wait()
     if watcher.error:
         raise RuntimeError(watcher.error)
-    pids = {m.name: p.proc.pid for m, p in zip(members, net.procs, strict=True) if p.proc}
+    fulls = full_members or []
+    full: dict[str, Watcher] = {}
+    tasks = [wtask]
+    for m in fulls:
+        w = full[m.name] = Watcher(f"ws://127.0.0.1:{m.api_port}/graphql")
+        w.base = (await _heights([m.graphql]))[0]
+        ready = asyncio.Event()
+        tasks.append(asyncio.create_task(w.run(ready)))
+        await ready.wait()
+        if w.error:
+            raise RuntimeError(f"{m.name}: {w.error}")
+    if fulls:  # a full node joins at the validators' height (it syncs from height 0)
+        await _report_join(members[0], fulls)
+    procs = [*zip(members, net.procs, strict=True), *zip(fulls, full_procs or [], strict=True)]
+    pids = {m.name: p.proc.pid for m, p in procs if p.proc}
     meter = CpuMeter({**pids, "client": psutil.Process().pid})
     # idle block interval: no load, consecutive block times (and the idle CPU)
     idle = Step(0.0)
+    t_idle = time.perf_counter()
     meter.begin()
     await asyncio.sleep(idle_s)
     meter.end(idle)
+    for name, w in full.items():
+        idle.full[name] = follow_lag(watcher.blocks, w.blocks, t_idle, time.perf_counter(), w.base)
+        idle.full[name].caught_up = w.height >= watcher.height
     idle_times = [b.time_ns for b in watcher.blocks]
     gaps = [(b - a) / 1e9 for a, b in itertools.pairwise(idle_times)]
     limits = httpx.Limits(max_connections=max_inflight, max_keepalive_connections=max_inflight)
@@ -445,19 +589,20 @@ async def _measure(
     try:
         for rate, plan in zip(rates, plans, strict=True):
             step = Step(rate, senders=len({x[0] for x in plan}), planned=len(plan))
-            await _run_step(step, plan, urls, clients, watcher, meter, drain_timeout, submit)
+            await _run_step(step, plan, urls, clients, watcher, meter, drain_timeout, submit, full)
             steps.append(step)
             _print_step(step)
-            failed = watcher.failure()
+            failed = [f"{n}: {w.error}" for n, w in (("v0", watcher), *full.items()) if w.error]
             if failed:
-                print(f"  !! {failed}")
+                print(f"  !! {'; '.join(failed)}")
                 break
     finally:
         for c in clients:
             await c.aclose()
-        wtask.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await wtask
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     return [idle, *steps], gaps, watcher
 
 
@@ -472,6 +617,21 @@ def _print_step(s: Step) -> None:
         f"{s.blocks} blocks in {s.send_s:.1f} s, <= {s.max_block_txs} txs each",
         flush=True,
     )
+    for name, f in s.full.items():
+        print(f"    full node {name}: {_full_summary(f)}", flush=True)
+
+
+def _full_summary(f: FullNodeLag) -> str:
+    caught = (
+        f"caught up {f.catch_up_s:.1f} s after the drain"
+        if f.caught_up
+        else f"NOT caught up {f.catch_up_s:.0f} s after the drain ({f.final_gap} heights behind)"
+    )
+    return (
+        f"lag behind v0 p50 {_pct(f.lags, 0.5):.2f} s, max {max(f.lags, default=float('nan')):.2f}"
+        f" s over {len(f.lags)}/{f.heights} heights (missing {f.missing}), "
+        f"max gap {f.max_gap} heights, {caught}"
+    )
 
 
 def run(
@@ -483,11 +643,15 @@ def run(
     drain_timeout: float = 30.0,
     keep_dir: Path | None = None,
     submit: str = "batch",
+    full_nodes: int = 0,
 ) -> None:
-    """``keep_dir``: create the devnet there and keep it (node logs in ``v*/node.log``);
-    ``submit``: ``batch`` (POST /txs lanes) or ``single`` (one GraphQL mutation per tx)."""
+    """``keep_dir``: create the devnet there and keep it (node logs in ``v*/node.log``,
+    ``f*/node.log``); ``submit``: ``batch`` (POST /txs lanes) or ``single`` (one GraphQL
+    mutation per tx); ``full_nodes``: non-validator full node processes that follow."""
     if submit not in ("batch", "single"):
         raise ValueError(f"submit must be batch or single, not {submit!r}")
+    if full_nodes < 0:
+        raise ValueError(f"full_nodes must be >= 0, not {full_nodes}")
     verify_rate = ed25519_verify_rate()
     t = time.perf_counter()
     plans = _presign(rates, step_s, senders)
@@ -496,8 +660,9 @@ def run(
         f" ({LANES} lanes per node, a POST /txs of <= {MAX_BATCH} txs per lane at most"
         f" every {BATCH_EVERY_S * 1000:.0f} ms)"
     )
+    fn = f" + {full_nodes} full node processes (no txs submitted to them)" if full_nodes else ""
     print(
-        f"network benchmark: {N_VALIDATORS} validator processes, submit={submit}"
+        f"network benchmark: {N_VALIDATORS} validator processes{fn}, submit={submit}"
         f"{how if submit == 'batch' else ''}"
         f", fresh senders per step "
         f"(max({senders}, rate / {PER_SENDER_RATE:.0f})), {step_s:.0f} s per step,\n  "
@@ -523,14 +688,36 @@ def run(
             balances=funded,
         )
         net = Devnet(members)
+        fulls = [
+            add_full_node(base / "net" / f"f{i}", members, free_port(), free_port())
+            for i in range(full_nodes)
+        ]
+        full_procs = [NodeProcess(m.home, m.api_port, p2p_listen=None) for m in fulls]
         try:
             net.start()
+            for p in full_procs:
+                p.start()
+            for p in full_procs:
+                p.wait_ready(60)
             all_steps, gaps, watcher = asyncio.run(
-                _measure(members, net, plans, rates, idle_s, max_inflight, drain_timeout, submit)
+                _measure(
+                    members,
+                    net,
+                    plans,
+                    rates,
+                    idle_s,
+                    max_inflight,
+                    drain_timeout,
+                    submit,
+                    fulls,
+                    full_procs,
+                )
             )
         finally:
+            for p in full_procs:
+                p.stop()
             net.stop()
-            for p in net.procs:
+            for p in [*net.procs, *full_procs]:
                 if p.proc is not None and p.proc.returncode not in (0, -15, -9, None):
                     print(f"node exited with {p.proc.returncode}:\n{p.tail()}")
     _report(all_steps[0], all_steps[1:], gaps, watcher, verify_rate)
@@ -543,14 +730,16 @@ def _report(
         "\nper step (committed = txs in blocks whose block time is inside the sending window;"
         "\n latency = submit at the client -> v0's newBlocks delivers the block to the client)"
     )
+    fulls = sorted({n for s in (idle, *steps) for n in s.full} | _full_names(idle))
+    names = [f"v{i}" for i in range(N_VALIDATORS)] + fulls + ["client"]
     print(
         f"  {'offered':>8} {'senders':>7} {'achieved':>8} {'committed':>9} {'p50 s':>6} "
         f"{'p99 s':>6} {'rejected':>8} {'uncommit':>8}  "
-        "cpu % of one core: v0 v1 v2 v3 client | nodes: api thread, other threads"
+        f"cpu % of one core: {' '.join(names)} | validators: api thread, other threads"
     )
 
     def cpu(s: Step) -> str:
-        per = " ".join(f"{s.cpu.get(n, 0):3.0f}" for n in ("v0", "v1", "v2", "v3", "client"))
+        per = " ".join(f"{s.cpu.get(n, 0):3.0f}" for n in names)
         return (
             f"{per} | {s.api_cpu:3.0f} {s.node_cpu:3.0f} | machine busy {s.machine_busy:3.0f}%"
             f" (kernel {s.machine_kernel:.0f}%, steal {s.machine_steal:.0f}%,"
@@ -564,6 +753,32 @@ def _report(
             f"{_pct(s.latencies, 0.5):6.2f} {_pct(s.latencies, 0.99):6.2f} "
             f"{sum(s.rejected.values()):8d} {s.uncommitted:8d}  {cpu(s)}"
         )
+    if fulls:
+        print(
+            "full nodes (lag = its newBlocks delivery of a height - v0's delivery of it;"
+            "\n gap = v0's height - its height, at any delivery; caught up = at v0's height"
+            f" within {CATCH_UP_S:.0f} s after the drain)"
+        )
+        print(
+            f"  {'offered':>8} {'node':>4} {'heights':>7} {'lag p50 s':>9} {'lag max s':>9} "
+            f"{'max gap':>7} {'missing':>7} {'caught up':>12} {'cpu %':>5}"
+        )
+        for s in (idle, *steps):
+            for name in fulls:
+                f = s.full.get(name)
+                if f is None:
+                    continue
+                offered = "idle" if s is idle else f"{s.rate:.0f}"
+                caught = (
+                    ("yes" if s is idle else f"yes {f.catch_up_s:4.1f} s")
+                    if f.caught_up
+                    else f"NO ({f.final_gap} behind)"
+                )
+                print(
+                    f"  {offered:>8} {name:>4} {f.heights:7d} {_pct(f.lags, 0.5):9.2f} "
+                    f"{max(f.lags, default=float('nan')):9.2f} {f.max_gap:7d} {f.missing:7d} "
+                    f"{caught:>12} {s.cpu.get(name, 0):5.0f}"
+                )
     if gaps:
         print(
             f"idle block interval (v0, {len(gaps)} gaps): mean {statistics.mean(gaps):.2f} s, "
@@ -603,6 +818,11 @@ def _report(
     )
 
 
+def _full_names(s: Step) -> set[str]:
+    """Full node names among a step's measured processes (f0, f1, ...)."""
+    return {n for n in s.cpu if n.startswith("f") and n[1:].isdigit()}
+
+
 def parse_rates(text: str) -> list[float]:
     return [float(x) for x in text.split(",") if x.strip()]
 
@@ -615,4 +835,5 @@ def main_args(args: Any) -> None:
         idle_s=args.idle_s,
         max_inflight=args.inflight,
         keep_dir=Path(args.net_dir) if args.net_dir else None,
+        full_nodes=args.full_nodes,
     )
