@@ -8,7 +8,10 @@ that does decode is the canonical encoding of what it decodes to.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import tracemalloc
+import types as pytypes
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -552,3 +555,96 @@ def test_signed_ints_round_trip_zigzag(v: int) -> None:
 def test_signed_ints_out_of_range_are_refused(v: int) -> None:
     with pytest.raises(EncodeError):
         codec.encode(_Signed(codec.SInt(v)))
+
+
+# --------------------------------------------------------------------------- the compiled plans
+
+
+def _ref_uvarint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | 0x80 if n else b)
+        if not n:
+            return bytes(out)
+
+
+def _reference_body(value: Any, tp: Any = None) -> bytes:
+    """The documented encoding rules, implemented independently of qos_chain.codec's plans
+    (which are compiled to straight-line code with inline one-byte fast paths)."""
+    tp = type(value) if tp is None else tp
+    if tp is codec.SInt:
+        return _ref_uvarint((value << 1) ^ (value >> 63))
+    supertype = getattr(tp, "__supertype__", None)
+    if supertype is not None:
+        return _reference_body(value, supertype)
+    if tp is bool:
+        return b"\x01" if value else b"\x00"
+    if isinstance(tp, type) and issubclass(tp, enum.IntEnum):
+        return _ref_uvarint(int(value))
+    if tp is int:
+        return _ref_uvarint(value)
+    if tp is bytes:
+        return _ref_uvarint(len(value)) + bytes(value)
+    if tp is str:
+        raw: bytes = value.encode("utf-8")
+        return _ref_uvarint(len(raw)) + raw
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        return b"".join(
+            _reference_body(getattr(value, f.name), hints[f.name])
+            for f in dataclasses.fields(tp)
+            if f.init
+        )
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is tuple:
+        return _ref_uvarint(len(value)) + b"".join(_reference_body(v, args[0]) for v in value)
+    if origin in (typing.Union, pytypes.UnionType):
+        inner = args[0] if args[1] is type(None) else args[1]
+        return b"\x00" if value is None else b"\x01" + _reference_body(value, inner)
+    raise TypeError(tp)
+
+
+edge_texts = st.one_of(
+    st.text(min_size=120, max_size=135),  # around the one-byte length boundary
+    st.text(alphabet="é€", min_size=40, max_size=70),  # short in chars, long in UTF-8
+    st.sampled_from(["", "a" * 127, "a" * 128, "é" * 64]),
+)
+edge_blobs = st.one_of(st.binary(min_size=125, max_size=130), st.sampled_from([b"", b"x" * 127]))
+edge_ints = st.one_of(st.integers(120, 135), st.sampled_from([0, 127, 128, 2**64 - 1]))
+edge_values = st.one_of(
+    st.builds(EventAttribute, key=edge_texts, value=edge_texts),
+    st.builds(
+        TxResult,
+        code=edge_ints,
+        codespace=edge_texts,
+        log=edge_texts,
+        gas_used=edge_ints,
+        events=st.lists(
+            st.builds(
+                Event,
+                type=edge_texts,
+                attributes=st.lists(
+                    st.builds(EventAttribute, key=edge_texts, value=edge_texts), max_size=3
+                ).map(tuple),
+            ),
+            max_size=2,
+        ).map(tuple),
+    ),
+    st.builds(
+        CommitSig,
+        flag=st.sampled_from(CommitFlag),
+        validator=edge_blobs,
+        time_ns=edge_ints,
+        signature=edge_blobs,
+    ),
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(any_value, edge_values))
+def test_compiled_plans_match_the_documented_rules(value: Any) -> None:
+    body = _reference_body(value)
+    assert encode_body(value) == body
+    assert encode(value) == uvarint(codec.tag_of(type(value))) + body
+    assert decode(type(value), encode(value)) == value
