@@ -7,7 +7,11 @@ The chain node is sans-I/O; this runtime performs its effects and feeds it input
 * an inbound task hands validated network messages to the node (consensus, txs, evidence),
   consensus and evidence ahead of a byte-bounded backlog of tx messages;
 * a sync task asks peers that report a greater height for blocks (catch-up for restarted,
-  partitioned, new and non-validator nodes);
+  partitioned, new and non-validator nodes); a node outside the validator set gets no
+  consensus messages and a peer's height is known only from its last status exchange, so
+  while no peer is known to be ahead it asks one peer a fresh status every
+  ``FOLLOW_POLL_S`` (round robin, validators first) and fetches from it when it is ahead:
+  this is how a full node follows the chain;
 * the network learns who is a validator from the node (``ValidatorAuth``): this node
   signs the peer-binding statement with its consensus key while it is in the current
   validator set, and a peer counts as a validator only with a proof by a key of the
@@ -57,6 +61,7 @@ from qos_p2p.port import (
     NetworkStats,
     P2PError,
     PeerId,
+    PeerInfo,
     Reject,
     ValidatorAuth,
     ValidatorProof,
@@ -69,6 +74,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("qos.runtime")
 
 SYNC_POLL_S = 1.0
+FOLLOW_POLL_S = 0.25  # a full node asks one peer's status this often while none is ahead
+SYNC_BATCH = 50  # blocks per sync request
 TX_BATCH_BYTES = 256 * 1024  # well under the gossip message limit
 MAX_IDLE_S = 0.5
 TX_BACKLOG_BYTES = 64 * 1024 * 1024  # tx messages taken off the inbound channel, unadmitted
@@ -104,6 +111,7 @@ class NodeRuntime:
         self._backlog: deque[InboundMessage] = deque()
         self._backlog_size = 0
         self._validators: ValidatorSet | None = None  # the set the peers were judged with
+        self._polls = 0  # status polls of a follower (picks the next peer round robin)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -282,10 +290,11 @@ class NodeRuntime:
             except P2PError as exc:  # lossy by design: re-gossip and sync recover
                 log.debug("network effect %s failed: %s", type(eff).__name__, exc)
 
+    def _in_validator_set(self) -> bool:
+        return self.node.state.validators.index_of(self.node.privval.address) is not None
+
     def _other_validators(self) -> int:
-        vals = self.node.state.validators
-        mine = vals.index_of(self.node.privval.address) is not None
-        return len(vals.validators) - mine
+        return len(self.node.state.validators.validators) - self._in_validator_set()
 
     def _fetch_soon(self, peer: PeerId, start: int, count: int) -> None:
         if peer in self._fetching or self._nursery is None:
@@ -309,11 +318,32 @@ class NodeRuntime:
 
     async def _sync_loop(self) -> None:
         while True:
-            await trio.sleep(SYNC_POLL_S)
+            follower = not self._in_validator_set()
+            await trio.sleep(FOLLOW_POLL_S if follower else SYNC_POLL_S)
             ours = self.node.state.last_block_height
-            for p in self.network.peers():
-                if p.height > ours:
-                    self._fetch_soon(p.peer_id, ours + 1, 50)
+            peers = self.network.peers()
+            ahead = [p for p in peers if p.height > ours]
+            for p in ahead:
+                self._fetch_soon(p.peer_id, ours + 1, SYNC_BATCH)
+            if follower and not ahead and peers:
+                await self._poll_status(peers, ours)
+
+    async def _poll_status(self, peers: list[PeerInfo], ours: int) -> None:
+        """A follower learns that the chain moved on: ask one peer (round robin,
+        validators first) its height now, and fetch from it when it is ahead. Peer
+        heights otherwise come from the last status exchange, i.e. the connection's
+        handshake, and a node outside the validator set gets no consensus messages."""
+        order = sorted(peers, key=lambda p: (not p.is_validator, p.peer_id))
+        peer = order[self._polls % len(order)].peer_id
+        self._polls += 1
+        height = 0
+        with trio.move_on_after(SYNC_POLL_S):
+            try:
+                height = await self.network.status_of(peer)
+            except P2PError as exc:  # gone or refused: the next poll asks another peer
+                log.debug("status of %s failed: %s", peer, exc)
+        if height > ours:
+            self._fetch_soon(peer, ours + 1, SYNC_BATCH)
 
 
 class TrioGateway:
