@@ -102,6 +102,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold ``path``'s exclusive flock (waiting for it) for the block."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _try_lock(path: Path) -> int | None:
     """An fd holding ``path``'s exclusive flock, or None if a writer holds it (or no file)."""
     try:
@@ -461,7 +472,9 @@ class PackBlockstore:
             self.root / "index.db", check_same_thread=False, isolation_level=None, timeout=30
         )
         self._db_lock = threading.RLock()
-        with self._db_lock:
+        with self._db_lock, _exclusive(self.root / "index.init.lock"):
+            # one process at a time: two opening a new store at once both switch it to WAL,
+            # and SQLite refuses the second at once ("database is locked", no busy wait)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             for sql in _SCHEMA:

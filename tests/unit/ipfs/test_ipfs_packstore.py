@@ -529,10 +529,19 @@ def test_two_processes_write_one_store_at_once(tmp_path: Path) -> None:
         )
         for seed in (5, 6)
     ]
-    for proc in procs:
-        out, _ = proc.communicate(timeout=120)
-        assert proc.returncode == 0
-        assert out.decode().count("ack ") == 10
+    outs = []
+    try:
+        for proc in procs:
+            out, _ = proc.communicate(timeout=120)
+            outs.append((proc.returncode, out.decode()))
+    finally:
+        for proc in procs:  # a failure must not leave a writer running into the next test
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    for code, out in outs:
+        assert code == 0
+        assert out.count("ack ") == 10
     with PackBlockstore(root) as store:
         expected = _replay(5, 10) + _replay(6, 10)
         assert all(store.get(cid) == data for cid, data in expected)
@@ -549,3 +558,29 @@ def test_iter_cids_reads_in_pages_and_misses_nothing(
         store.put_many(items)
         listed = list(store.iter_cids())
     assert [c.multihash for c in listed] == sorted(c.multihash for c, _ in items)
+
+
+OPEN_ONLY = (
+    "import sys; from qos_ipfs.packstore import PackBlockstore; PackBlockstore(sys.argv[1]).close()"
+)
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> None:
+    """Each opener switches a new index to WAL; without serialising that, SQLite refused
+    one in ~40 ("database is locked") instead of waiting."""
+    failures = []
+    for round_ in range(8):
+        root = tmp_path / f"store{round_}"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_ONLY, str(root)],
+                stdin=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(4)
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            if proc.returncode:
+                failures.append(err.decode()[-200:])
+    assert failures == []
