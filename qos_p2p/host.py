@@ -109,6 +109,7 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("PY_YAMUX_RELEASE_ON_READ", "0")
 
 STOP_TIMEOUT_S = 5.0
+STATUS_REFRESH_S = 10.0  # every connected peer's status (height) is refreshed this often
 CONNECTED_RECHECK_S = 1.0
 _STOP_RACE = "Nursery is closed to new arrivals"
 
@@ -182,8 +183,10 @@ class Libp2pNetwork:
         limits: Limits = DEFAULT_LIMITS,
         ban_seconds: float = 60.0,
         seed: int | None = None,
+        status_refresh_s: float = STATUS_REFRESH_S,
     ) -> None:
         self._key = key
+        self._status_refresh_s = status_refresh_s
         self.chain_id = chain_id
         self._listen = listen
         self._bootstrap = tuple(bootstrap)
@@ -298,6 +301,7 @@ class Libp2pNetwork:
                     async with trio.open_nursery() as nursery:
                         self._nursery = nursery
                         nursery.start_soon(self._publisher.run)
+                        nursery.start_soon(self._refresh_statuses)
                         for addr in self._bootstrap:
                             nursery.start_soon(self._keep_dialled, addr, None)
                         task_status.started()
@@ -542,6 +546,20 @@ class Libp2pNetwork:
         if not self._accept_status(peer, raw):
             raise PeerUnavailable(f"{peer} was refused")
         return decode_status(raw).height
+
+    async def _refresh_statuses(self) -> None:
+        """Exchange statuses with every connected peer every ``status_refresh_s``: a peer's
+        height (``peers()``, the ``peers`` API, a follower's sync) is otherwise the one from
+        the connection's handshake, and the exchange tells the peer our height too."""
+        while True:
+            await trio.sleep(self._status_refresh_s)
+            for peer, state in list(self._peers.items()):
+                if state.status is None:
+                    continue
+                try:
+                    await self.status_of(peer)
+                except P2PError as exc:  # gone or refused: the connection handling copes
+                    log.debug("status refresh of %s failed: %s", peer, exc)
 
     # -- reconnect ------------------------------------------------------------------
 
