@@ -521,18 +521,10 @@ async def _report_join(v0: DevnetMember, fulls: list[DevnetMember], timeout: flo
 
 async def _wait_height(urls: list[str], target: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=5) as c:
-        while time.monotonic() < deadline:
-            hs = []
-            for u in urls:
-                try:
-                    r = await c.post(u, json={"query": STATUS})
-                    hs.append(int(r.json()["data"]["status"]["height"]))
-                except (httpx.HTTPError, KeyError, ValueError, TypeError):
-                    hs.append(-1)
-            if min(hs) >= target:
-                return
-            await asyncio.sleep(0.2)
+    while time.monotonic() < deadline:
+        if min(await _heights(urls)) >= target:
+            return
+        await asyncio.sleep(0.2)
     raise TimeoutError(f"validators not at height {target} within {timeout}s")
 
 
