@@ -795,7 +795,7 @@ class Libp2pNetwork:
             return True  # py-libp2p hands our own publishes to our subscription: skip
         try:
             self._send.send_nowait(msg)
-        except (trio.WouldBlock, trio.ClosedResourceError):
+        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
             return False
         self._counters.inc("gossip_received")
         return True

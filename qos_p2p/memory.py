@@ -296,6 +296,10 @@ class MemoryNetwork:
         except trio.WouldBlock:
             self._counters.inc("inbound_dropped")
             log.warning("inbound queue full: dropped %s from %s", msg.kind.value, msg.peer)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            # our node stopped reading (its runtime is shutting down): to the sender this
+            # is a peer going away, which must never fail the sender's own runtime
+            self._counters.inc("inbound_dropped")
 
     async def request_blocks(self, peer: PeerId, start: int, count: int) -> list[bytes]:
         self._require_running()
