@@ -32,6 +32,7 @@ from bench import (
     status_bench,
     tx_throughput,
 )
+from qos_node.devnet import MAX_VALIDATORS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inflight", type=int, default=256, help="--network: max requests open")
     p.add_argument("--net-dir", default=None, help="--network: keep the devnet (logs) here")
     p.add_argument(
+        "--validators",
+        type=_validator_count,
+        default=4,
+        help="--network: validator processes (1..21; the issue 3 target is for 4)",
+    )
+    p.add_argument(
         "--full-nodes",
         type=_non_negative,
         default=0,
@@ -89,6 +96,13 @@ def _non_negative(text: str) -> int:
     n = int(text)
     if n < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, not {n}")
+    return n
+
+
+def _validator_count(text: str) -> int:
+    n = int(text)
+    if not 1 <= n <= MAX_VALIDATORS:
+        raise argparse.ArgumentTypeError(f"must be 1..{MAX_VALIDATORS}, not {n}")
     return n
 
 

@@ -292,7 +292,7 @@ def senders_for(rate: float, min_senders: int) -> int:
 
 
 def _presign(
-    rates: list[float], step_s: float, min_senders: int
+    rates: list[float], step_s: float, min_senders: int, n_nodes: int = N_VALIDATORS
 ) -> list[list[tuple[int, int, bytes]]]:
     """Per step: (sender, node index, signed tx) in sending order, senders interleaved,
     each sender pinned to one node."""
@@ -303,7 +303,7 @@ def _presign(
         for i in range(n):
             sender, nonce = i % k, i // k
             raw = make_transfer(CHAIN_ID, _seed(si, sender), TO, 1, nonce)
-            plan.append((sender, sender % N_VALIDATORS, raw))
+            plan.append((sender, sender % n_nodes, raw))
         plans.append(plan)
     return plans
 
@@ -426,7 +426,7 @@ async def _run_step(
     else:
         lanes: dict[tuple[int, int], list[tuple[float, str, str]]] = {}
         for i, (sender, node, raw) in enumerate(plan):
-            lane = (node, (sender // N_VALIDATORS) % LANES)
+            lane = (node, (sender // len(urls)) % LANES)
             entry = (t0 + i / step.rate, tx_hash(raw).hex(), base64.b64encode(raw).decode())
             lanes.setdefault(lane, []).append(entry)
         tx_urls = [u.removesuffix("/graphql") + "/txs" for u in urls]
@@ -636,17 +636,19 @@ def run(
     keep_dir: Path | None = None,
     submit: str = "batch",
     full_nodes: int = 0,
+    validators: int = N_VALIDATORS,
 ) -> None:
     """``keep_dir``: create the devnet there and keep it (node logs in ``v*/node.log``,
     ``f*/node.log``); ``submit``: ``batch`` (POST /txs lanes) or ``single`` (one GraphQL
-    mutation per tx); ``full_nodes``: non-validator full node processes that follow."""
+    mutation per tx); ``full_nodes``: non-validator full node processes that follow;
+    ``validators``: validator processes (the issue's target is stated for 4)."""
     if submit not in ("batch", "single"):
         raise ValueError(f"submit must be batch or single, not {submit!r}")
     if full_nodes < 0:
         raise ValueError(f"full_nodes must be >= 0, not {full_nodes}")
     verify_rate = ed25519_verify_rate()
     t = time.perf_counter()
-    plans = _presign(rates, step_s, senders)
+    plans = _presign(rates, step_s, senders, validators)
     n_txs = sum(len(p) for p in plans)
     how = (
         f" ({LANES} lanes per node, a POST /txs of <= {MAX_BATCH} txs per lane at most"
@@ -654,7 +656,7 @@ def run(
     )
     fn = f" + {full_nodes} full node processes (no txs submitted to them)" if full_nodes else ""
     print(
-        f"network benchmark: {N_VALIDATORS} validator processes{fn}, submit={submit}"
+        f"network benchmark: {validators} validator processes{fn}, submit={submit}"
         f"{how if submit == 'batch' else ''}"
         f", fresh senders per step "
         f"(max({senders}, rate / {PER_SENDER_RATE:.0f})), {step_s:.0f} s per step,\n  "
@@ -669,10 +671,10 @@ def run(
     }
     with contextlib.ExitStack() as stack:
         base = keep_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        ports = [(free_port(), free_port()) for _ in range(N_VALIDATORS)]
+        ports = [(free_port(), free_port()) for _ in range(validators)]
         members = create_devnet(
             base / "net",
-            N_VALIDATORS,
+            validators,
             block_interval=3.0,
             min_block_interval=0.2,
             kdf=KdfParams.minimum(),
@@ -712,18 +714,23 @@ def run(
             for p in [*net.procs, *full_procs]:
                 if p.proc is not None and p.proc.returncode not in (0, -15, -9, None):
                     print(f"node exited with {p.proc.returncode}:\n{p.tail()}")
-    _report(all_steps[0], all_steps[1:], gaps, watcher, verify_rate)
+    _report(all_steps[0], all_steps[1:], gaps, watcher, verify_rate, validators)
 
 
 def _report(
-    idle: Step, steps: list[Step], gaps: list[float], watcher: Watcher, verify_rate: float
+    idle: Step,
+    steps: list[Step],
+    gaps: list[float],
+    watcher: Watcher,
+    verify_rate: float,
+    validators: int = N_VALIDATORS,
 ) -> None:
     print(
         "\nper step (committed = txs in blocks whose block time is inside the sending window;"
         "\n latency = submit at the client -> v0's newBlocks delivers the block to the client)"
     )
     fulls = sorted({n for s in (idle, *steps) for n in s.full} | _full_names(idle))
-    names = [f"v{i}" for i in range(N_VALIDATORS)] + fulls + ["client"]
+    names = [f"v{i}" for i in range(validators)] + fulls + ["client"]
     print(
         f"  {'offered':>8} {'senders':>7} {'achieved':>8} {'committed':>9} {'p50 s':>6} "
         f"{'p99 s':>6} {'rejected':>8} {'uncommit':>8}  "
@@ -828,4 +835,5 @@ def main_args(args: Any) -> None:
         max_inflight=args.inflight,
         keep_dir=Path(args.net_dir) if args.net_dir else None,
         full_nodes=args.full_nodes,
+        validators=args.validators,
     )
